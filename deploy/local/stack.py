@@ -1,0 +1,185 @@
+"""Start and stop the real parts (Kafka, a MongoDB-protocol server) as processes on loopback.
+
+    python -m deploy.local.stack up        # start, print the endpoints, stay until Ctrl-C
+    python -m deploy.local.stack start     # start in the background, write .local/stack/env
+    python -m deploy.local.stack stop      # stop what `start` started
+    python -m deploy.local.stack status
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import shutil
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .kafka import KAFKA_VERSION, KafkaNode
+from .mongo import FERRETDB_VERSION, MongoServer
+from .processes import StartError, pid_alive, stop_pid
+from .tools import MissingTool
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_HOME = REPO_ROOT / ".local" / "stack"
+
+
+@dataclass
+class LocalStack:
+    """Kafka and MongoDB-protocol server under one folder: data, configuration and logs."""
+
+    home: Path = DEFAULT_HOME
+    tie_to_parent: bool = True
+    kafka: KafkaNode = field(init=False)
+    mongo: MongoServer = field(init=False)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.kafka = KafkaNode(self.home / "kafka", tie_to_parent=self.tie_to_parent)
+        self.mongo = MongoServer(self.home / "mongo", tie_to_parent=self.tie_to_parent)
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {"KAFKA_BOOTSTRAP_SERVERS": self.kafka.bootstrap_servers,
+                "MONGODB_URI": self.mongo.uri}
+
+    @property
+    def log_dirs(self) -> list[Path]:
+        return [self.kafka.log_dir, self.mongo.home / "logs"]
+
+    def start(self) -> None:
+        """Fresh data each time; the jar and binary caches are reused."""
+        started = time.monotonic()
+        shutil.rmtree(self.home, ignore_errors=True)
+        self.home.mkdir(parents=True)
+        try:
+            self.kafka.prepare()
+            self.mongo.prepare()
+            prepared = time.monotonic()
+            self.kafka.start()
+            self.mongo.start()
+        except BaseException:
+            self.stop()
+            raise
+        self.timings = {
+            "resolve_kafka_s": self.kafka.resolve_seconds,
+            "build_ferretdb_s": self.mongo.build_seconds,
+            "processes_s": time.monotonic() - prepared,
+            "total_s": time.monotonic() - started,
+        }
+
+    def restart_kafka(self, down_seconds: float = 0.0) -> None:
+        """Stop the broker and start it again on the same port and data (for outage tests)."""
+        self.kafka.stop()
+        time.sleep(down_seconds)
+        self.kafka.start()
+
+    def stop(self) -> None:
+        self.kafka.stop()
+        self.mongo.stop()
+
+    def describe(self) -> str:
+        cold = self.timings.get("resolve_kafka_s", 0) + self.timings.get("build_ferretdb_s", 0) > 0
+        return "\n".join([
+            f"Kafka {KAFKA_VERSION} (KRaft)   KAFKA_BOOTSTRAP_SERVERS={self.kafka.bootstrap_servers}",
+            f"{self._mongo_name():<22}MONGODB_URI={self.mongo.uri}",
+            f"logs: {', '.join(str(p) for p in self.log_dirs)}",
+            f"{'cold' if cold else 'warm'} start: {self.timings.get('total_s', 0):.1f}s "
+            f"(Kafka jars {self.timings.get('resolve_kafka_s', 0):.1f}s, "
+            f"FerretDB build {self.timings.get('build_ferretdb_s', 0):.1f}s, "
+            f"processes {self.timings.get('processes_s', 0):.1f}s)",
+        ])
+
+    def _mongo_name(self) -> str:
+        return f"FerretDB {FERRETDB_VERSION}" if self.mongo.kind == "ferretdb" else "mongod"
+
+
+@contextlib.contextmanager
+def running(home: Path = DEFAULT_HOME) -> Iterator[LocalStack]:
+    """The stack for the duration of a block; nothing is left running afterwards."""
+    stack = LocalStack(home)
+    stack.start()
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+def _state_file(home: Path) -> Path:
+    return home.parent / f"{home.name}.json"
+
+
+def _up(home: Path) -> int:
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+    with running(home) as stack:
+        print(stack.describe(), flush=True)
+        print("ready; Ctrl-C stops everything", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            while stack.kafka.process and stack.kafka.process.running():
+                time.sleep(1)
+    return 0
+
+
+def _start(home: Path) -> int:
+    state = _state_file(home)
+    if state.exists():
+        _stop(home)
+    stack = LocalStack(home, tie_to_parent=False)
+    stack.start()
+    pids = [p.pid for p in (stack.kafka.process, stack.mongo.process) if p and p.pid]
+    state.write_text(json.dumps({"pids": pids, "env": stack.env}))
+    env_file = home / "env"
+    env_file.write_text("".join(f"export {k}={v}\n" for k, v in stack.env.items()))
+    print(stack.describe())
+    print(f"started in the background; `source {env_file}` for the endpoints, "
+          "`python -m deploy.local.stack stop` to stop", flush=True)
+    return 0
+
+
+def _stop(home: Path) -> int:
+    state = _state_file(home)
+    if not state.exists():
+        print("nothing to stop")
+        return 0
+    for pid in json.loads(state.read_text())["pids"]:
+        stop_pid(pid, timeout=30.0)
+    state.unlink()
+    print("stopped")
+    return 0
+
+
+def _status(home: Path) -> int:
+    state = _state_file(home)
+    if not state.exists():
+        print("not running")
+        return 1
+    data = json.loads(state.read_text())
+    alive = [pid for pid in data["pids"] if pid_alive(pid)]
+    print(json.dumps({**data, "alive": alive}))
+    return 0 if len(alive) == len(data["pids"]) else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m deploy.local.stack", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["up", "start", "stop", "status"])
+    parser.add_argument("--home", type=Path, default=DEFAULT_HOME,
+                        help="folder for data, configuration and logs (default: %(default)s)")
+    args = parser.parse_args(argv)
+    commands = {"up": _up, "start": _start, "stop": _stop, "status": _status}
+    try:
+        return commands[args.command](args.home)
+    except (MissingTool, StartError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -137,8 +137,8 @@ class KafkaNode:
         )
         if not (self.home / "data" / "meta.properties").exists():
             result = subprocess.run(
-                self._java("kafka.tools.StorageTool", "format", "-t", _cluster_id(),
-                           "-c", str(self.home / "server.properties")),
+                self._java("kafka.tools.StorageTool", "format", f"--cluster-id={_cluster_id()}",
+                           f"--config={self.home / 'server.properties'}"),
                 capture_output=True, text=True, check=False,
             )
             if result.returncode != 0:

@@ -1,0 +1,67 @@
+"""`make up`: the local stack and the four services, started, checked, and kept up until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import signal
+import sys
+import time
+
+from .processes import StartError
+from .services import ServiceFleet
+from .stack import DEFAULT_HOME, REPO_ROOT, LocalStack
+from .tools import MissingTool
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="make up", description=__doc__)
+    parser.add_argument("--check", action="store_true",
+                        help="exit once everything answers its health check (for CI and scripts)")
+    args = parser.parse_args(argv)
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+    stack = LocalStack(DEFAULT_HOME)
+    fleet = ServiceFleet(stack.env, REPO_ROOT / ".local" / "services")
+    try:
+        print("starting Kafka and the MongoDB-protocol server "
+              "(the first run resolves jars and builds FerretDB: a few minutes)", flush=True)
+        stack.start()
+        print(stack.describe(), flush=True)
+        fleet.env = stack.env
+        for name in fleet.names:
+            started = time.monotonic()
+            service = fleet.start(name)
+            checks = service.readiness().get("checks")
+            print(f"  {name:<12} {service.base_url}  ready in {time.monotonic() - started:4.1f}s  "
+                  f"{checks}", flush=True)
+        print(f"service logs: {fleet.log_dir}", flush=True)
+        intake = fleet.running["intake"].base_url
+        print(f"intake API: {intake}/docs", flush=True)
+        if args.check:
+            return 0
+        print("all up; Ctrl-C stops everything", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            while all(s.process.running() for s in fleet.running.values()):
+                time.sleep(1)
+            dead = [n for n, s in fleet.running.items() if not s.process.running()]
+            if dead:
+                print(f"stopped: {', '.join(dead)} exited; see {fleet.log_dir}", file=sys.stderr)
+                return 1
+        return 0
+    except (MissingTool, StartError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        print("stopping", flush=True)
+        fleet.stop_all()
+        stack.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

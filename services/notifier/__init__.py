@@ -1,0 +1,1 @@
+"""The notifier service: tells applicants and supervisors what happens to a record, once."""

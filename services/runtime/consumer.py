@@ -1,0 +1,120 @@
+"""Consuming events: decode the contract, run the handler, retry what will pass, dead-letter the rest.
+
+Offsets are committed only after the handler returned (or the message was dead-lettered), so an
+effect is always stored before its offset; handlers are idempotent because redelivery happens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from aiokafka.structs import ConsumerRecord
+from faststream.kafka import KafkaBroker
+from opentelemetry import trace
+
+from contracts.envelope import ContractError, Envelope, decode
+from contracts.topics import dead_letter_topic
+
+from .errors import PoisonMessage, is_transient
+
+log = logging.getLogger(__name__)
+
+EventHandler = Callable[[Envelope], Awaitable[None]]
+Headers = Sequence[tuple[str, bytes]]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Transient failures are retried for as long as it takes (a good message is never
+    dead-lettered because a database was down); unexpected errors get `unexpected_attempts`."""
+
+    initial_delay_s: float = 0.2
+    max_delay_s: float = 10.0
+    unexpected_attempts: int = 3
+
+    def delay(self, attempt: int) -> float:
+        """Exponential backoff with full jitter."""
+        ceiling = min(self.max_delay_s, self.initial_delay_s * 2 ** (attempt - 1))
+        return random.uniform(ceiling / 2, ceiling)
+
+
+class DeadLetters:
+    """Sends a message that can never be processed to `<topic>.dlq`, as it was, with the reason."""
+
+    def __init__(self, broker: KafkaBroker, service: str, group: str) -> None:
+        self._broker = broker
+        self._service = service
+        self._group = group
+
+    async def send(self, record: ConsumerRecord[bytes, bytes], reason: str, detail: str) -> None:
+        headers = {name: value.decode("utf-8", "replace") for name, value in record.headers or ()}
+        headers.update({
+            "dlq-reason": reason,
+            "dlq-detail": detail[:2000],
+            "dlq-original-topic": record.topic,
+            "dlq-original-partition": str(record.partition),
+            "dlq-original-offset": str(record.offset),
+            "dlq-consumer-group": self._group,
+            "dlq-service": self._service,
+            "dlq-failed-at": datetime.now(UTC).isoformat(),
+        })
+        await self._broker.publish(
+            record.value or b"", topic=dead_letter_topic(record.topic), key=record.key,
+            headers=headers,
+        )
+        log.warning("dead-lettered a message", extra={
+            "topic": record.topic, "partition": record.partition, "offset": record.offset,
+            "reason": reason})
+
+
+class EventProcessor:
+    """The per-message decision: decode, handle with retries, or dead-letter. No Kafka client here."""
+
+    def __init__(self, handler: EventHandler, dead_letters: DeadLetters,
+                 retry: RetryPolicy = RetryPolicy()) -> None:
+        self._handler = handler
+        self._dead_letters = dead_letters
+        self._retry = retry
+
+    async def process(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        try:
+            envelope = decode(record.key, record.value or b"", list(record.headers or ()))
+        except ContractError as error:
+            await self._dead_letters.send(record, error.reason, str(error))
+            return
+        span = trace.get_current_span()
+        span.set_attribute("motcua.record_id", envelope.record_id)
+        span.set_attribute("motcua.event_type", envelope.type)
+        span.set_attribute("cloudevents.event_id", envelope.id)
+        await self._handle(record, envelope)
+
+    async def _handle(self, record: ConsumerRecord[bytes, bytes], envelope: Envelope) -> None:
+        attempt = 0
+        unexpected = 0
+        while True:
+            attempt += 1
+            try:
+                await self._handler(envelope)
+                return
+            except PoisonMessage as error:
+                await self._dead_letters.send(record, error.reason, error.detail)
+                return
+            except Exception as error:
+                if not is_transient(error):
+                    unexpected += 1
+                    if unexpected >= self._retry.unexpected_attempts:
+                        log.exception("handler failed; dead-lettering", extra={
+                            "event_id": envelope.id, "event_type": envelope.type})
+                        await self._dead_letters.send(
+                            record, "handler_failed", f"{type(error).__name__} after {unexpected} attempts")
+                        return
+                delay = self._retry.delay(attempt)
+                log.warning("handler failed, retrying", extra={
+                    "event_id": envelope.id, "attempt": attempt, "error": type(error).__name__,
+                    "retry_in_s": round(delay, 2)})
+                await asyncio.sleep(delay)

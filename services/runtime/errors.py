@@ -1,0 +1,42 @@
+"""How the runtime tells a message that can never be processed from a failure that will pass."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError, NotLeaderForPartitionError
+from pymongo.errors import AutoReconnect, ConnectionFailure, NetworkTimeout, PyMongoError
+
+
+class PoisonMessage(Exception):
+    """Raised by a handler for an event it must refuse for good (dead-lettered with `reason`).
+
+    `reason` is a short machine-readable code; `detail` says what is wrong without personal data.
+    """
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+_TRANSIENT: tuple[type[BaseException], ...] = (
+    ConnectionFailure,
+    AutoReconnect,
+    NetworkTimeout,
+    KafkaConnectionError,
+    KafkaTimeoutError,
+    NotLeaderForPartitionError,
+    TimeoutError,
+    asyncio.TimeoutError,
+    ConnectionError,
+)
+
+
+def is_transient(error: BaseException) -> bool:
+    """True when retrying the same message later can succeed (a dependency was unavailable)."""
+    if isinstance(error, _TRANSIENT):
+        return True
+    if isinstance(error, PyMongoError):
+        return bool(getattr(error, "has_error_label", lambda _: False)("RetryableWriteError"))
+    return False

@@ -1,0 +1,59 @@
+"""Liveness, readiness (broker and database answer) and, outside production, the test clock."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from .clock import MovableClock
+
+if TYPE_CHECKING:
+    from .service import ServiceRuntime
+
+
+def health_router(runtime: ServiceRuntime) -> APIRouter:
+    router = APIRouter(prefix="/health", tags=["health"])
+
+    @router.get("/live")
+    async def live() -> dict[str, str]:
+        return {"status": "ok", "service": runtime.settings.service_name}
+
+    @router.get("/ready")
+    async def ready() -> JSONResponse:
+        checks: dict[str, Any] = {"started": runtime.started}
+        try:
+            await asyncio.wait_for(runtime.db.command("ping"), 2.0)
+            checks["mongodb"] = "ok"
+        except Exception as error:
+            checks["mongodb"] = f"unavailable: {type(error).__name__}"
+        checks["kafka"] = "ok" if await runtime.broker.ping(timeout=2.0) else "unavailable"
+        ok = checks["started"] and checks["mongodb"] == "ok" and checks["kafka"] == "ok"
+        body = {"status": "ready" if ok else "not ready",
+                "service": runtime.settings.service_name, "checks": checks}
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    return router
+
+
+class ClockMove(BaseModel):
+    seconds: float = Field(gt=0, description="how far to move the test clock forward")
+
+
+def test_clock_router(clock: MovableClock) -> APIRouter:
+    router = APIRouter(prefix="/test-clock", tags=["test clock"])
+
+    @router.get("")
+    async def read() -> dict[str, datetime | float]:
+        return {"now": clock.now(), "offset_s": clock.offset.total_seconds()}
+
+    @router.post("/advance")
+    async def advance(move: ClockMove) -> dict[str, datetime | float]:
+        clock.advance(timedelta(seconds=move.seconds))
+        return {"now": clock.now(), "offset_s": clock.offset.total_seconds()}
+
+    return router

@@ -1,0 +1,21 @@
+"""Serve one service process with uvicorn: SIGTERM stops HTTP, drains consumers, then exits."""
+
+from __future__ import annotations
+
+import uvicorn
+from fastapi import FastAPI
+
+from .logs import configure_logging
+from .settings import ServiceSettings
+
+
+def serve(app: FastAPI, settings: ServiceSettings) -> None:
+    configure_logging(settings.service_name, settings.log_level)
+    uvicorn.run(
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        lifespan="on",
+        timeout_graceful_shutdown=int(settings.graceful_timeout_s),
+    )

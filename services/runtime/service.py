@@ -1,0 +1,141 @@
+"""The composition root's toolkit: one `ServiceRuntime` per process, built without connecting."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from faststream.message import StreamMessage
+from faststream.middlewares import AckPolicy
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from .clock import Clock, MovableClock, SystemClock
+from .consumer import DeadLetters, EventHandler, EventProcessor, RetryPolicy
+from .health import health_router, test_clock_router
+from .kafka import EventPublisher, build_broker, ensure_topics
+from .settings import ServiceSettings
+from .telemetry import build_tracer_provider
+
+log = logging.getLogger(__name__)
+
+Document = dict[str, Any]
+Hook = Callable[[], Awaitable[None]]
+
+
+async def _body_as_is(message: StreamMessage[Any]) -> bytes:
+    """Skip FastStream's JSON decoding: the contract codec decodes, and dead-letters what fails."""
+    return message.body
+
+
+class ServiceRuntime:
+    """Broker, database, clock, telemetry and background tasks of one service process.
+
+    Building it connects to nothing; `start()` (run by the ASGI lifespan) connects, `stop()`
+    drains the consumers, stops background tasks and closes the clients.
+    """
+
+    def __init__(self, settings: ServiceSettings, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.tracer_provider = build_tracer_provider(settings)
+        self.broker: KafkaBroker = build_broker(settings, self.tracer_provider)
+        self.publisher = EventPublisher(self.broker, settings)
+        self.clock: Clock = clock or (MovableClock() if settings.test_clock else SystemClock())
+        self._topics: set[str] = set()
+        self._mongo: AsyncMongoClient[Document] | None = None
+        self._on_start: list[Hook] = []
+        self._loops: list[Callable[[], Awaitable[None]]] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self.started = False
+
+    @property
+    def mongo(self) -> AsyncMongoClient[Document]:
+        if self._mongo is None:
+            raise RuntimeError("the MongoDB client exists only while the service runs")
+        return self._mongo
+
+    @property
+    def db(self) -> AsyncDatabase[Document]:
+        return self.mongo[self.settings.mongodb_database]
+
+    def declare_topics(self, *topics: str) -> None:
+        """Logical topics this service publishes to; created (with their .dlq) at start."""
+        self._topics.update(topics)
+
+    def subscribe(self, topic: str, handler: EventHandler, *, group: str | None = None,
+                  retry: RetryPolicy = RetryPolicy()) -> None:
+        """Consume a logical topic with an explicit at-least-once policy and dead-lettering."""
+        group_id = group or self.settings.consumer_group
+        self._topics.add(topic)
+        processor = EventProcessor(
+            handler, DeadLetters(self.broker, self.settings.service_name, group_id), retry)
+
+        @self.broker.subscriber(
+            self.settings.topic(topic),
+            group_id=group_id,
+            ack_policy=AckPolicy.NACK_ON_ERROR,
+            auto_offset_reset="earliest",
+            decoder=_body_as_is,
+        )
+        async def consume(message: KafkaMessage) -> None:
+            await processor.process(message.raw_message)  # type: ignore[arg-type]
+
+    def on_start(self, hook: Hook) -> None:
+        """Run once connected, before consuming (e.g. create indexes)."""
+        self._on_start.append(hook)
+
+    def run_in_background(self, loop: Callable[[], Awaitable[None]]) -> None:
+        """A long-running task (relay, scheduler) started after the broker, cancelled at stop."""
+        self._loops.append(loop)
+
+    async def start(self) -> None:
+        await ensure_topics(self.settings.kafka_bootstrap_servers,
+                            (self.settings.topic(name) for name in self._topics))
+        self._mongo = AsyncMongoClient(self.settings.mongodb_uri, tz_aware=True,
+                                       appname=f"motcua-{self.settings.service_name}")
+        for hook in self._on_start:
+            await hook()
+        await self.broker.start()
+        self._tasks = [asyncio.create_task(loop()) for loop in self._loops]
+        self.started = True
+        log.info("service started", extra={"topics": sorted(self._topics)})
+
+    async def stop(self) -> None:
+        self.started = False
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await self.broker.stop()
+        if self._mongo is not None:
+            await self._mongo.close()
+            self._mongo = None
+        self.tracer_provider.shutdown()
+        log.info("service stopped")
+
+    def asgi(self, *routers: APIRouter, title: str, description: str = "") -> FastAPI:
+        """The service's HTTP face: its routers, health, and the test clock when enabled."""
+
+        @contextlib.asynccontextmanager
+        async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+            await self.start()
+            try:
+                yield
+            finally:
+                await self.stop()
+
+        app = FastAPI(title=title, description=description, lifespan=lifespan)
+        app.state.runtime = self
+        app.include_router(health_router(self))
+        if isinstance(self.clock, MovableClock):
+            app.include_router(test_clock_router(self.clock))
+        for router in routers:
+            app.include_router(router)
+        return app

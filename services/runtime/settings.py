@@ -1,0 +1,72 @@
+"""Settings read once from the environment; shared names unprefixed, a service's own prefixed."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AliasChoices, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Environment = Literal["production", "staging", "development", "test"]
+
+
+class ServiceSettings(BaseSettings):
+    """What every service reads. A subclass sets `env_prefix` (e.g. "INTAKE_") for its own fields.
+
+    The endpoints of shared infrastructure keep their conventional names
+    (`KAFKA_BOOTSTRAP_SERVERS`, `MONGODB_URI`, `OTEL_EXPORTER_OTLP_ENDPOINT`) so one environment
+    file serves all four services.
+    """
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    service_name: str = "service"
+    environment: Environment = Field(
+        "development", validation_alias=AliasChoices("MOTCUA_ENVIRONMENT"))
+    kafka_bootstrap_servers: str = Field(
+        "127.0.0.1:9092", validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS"))
+    mongodb_uri: str = Field(
+        "mongodb://127.0.0.1:27017/", validation_alias=AliasChoices("MONGODB_URI"))
+    topic_namespace: str = Field(
+        "", validation_alias=AliasChoices("MOTCUA_TOPIC_NAMESPACE"),
+        description="prefix of every topic name; empty in production, unique per test run",
+        pattern=r"^[a-zA-Z0-9._-]*$")
+    otlp_endpoint: str | None = Field(
+        None, validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT"))
+    trace_file: str | None = Field(
+        None, validation_alias=AliasChoices("MOTCUA_TRACE_FILE"),
+        description="append finished spans as JSON lines to this file (demo and e2e tests)")
+    log_level: str = Field("INFO", validation_alias=AliasChoices("LOG_LEVEL"))
+    test_clock: bool = Field(False, validation_alias=AliasChoices("MOTCUA_TEST_CLOCK"))
+    mongodb_database: str = "motcua"
+    consumer_group: str = "motcua"
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(8000, ge=0, le=65535)
+    graceful_timeout_s: float = Field(15.0, gt=0)
+
+    @model_validator(mode="after")
+    def _no_test_clock_in_production(self) -> ServiceSettings:
+        if self.test_clock and self.environment == "production":
+            raise ValueError(
+                "MOTCUA_TEST_CLOCK=true is refused when MOTCUA_ENVIRONMENT=production: "
+                "a movable clock would let anyone shift statutory deadlines")
+        return self
+
+    def topic(self, name: str) -> str:
+        """The physical topic for a logical contract topic name."""
+        return f"{self.topic_namespace}{name}"
+
+
+def env_names(settings_cls: type[BaseSettings]) -> set[str]:
+    """Every environment variable a settings class reads (compose files are checked against it)."""
+    prefix = str(settings_cls.model_config.get("env_prefix", ""))
+    names: set[str] = set()
+    for name, info in settings_cls.model_fields.items():
+        alias = info.validation_alias
+        if isinstance(alias, AliasChoices):
+            names.update(str(choice) for choice in alias.choices)
+        elif isinstance(alias, str):
+            names.add(alias)
+        else:
+            names.add(f"{prefix}{name}".upper())
+    return names

@@ -1,0 +1,46 @@
+"""Session-wide real endpoints, per-test isolation by unique topic namespace and database."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import TypeVar
+
+import pytest
+
+from services.runtime.settings import ServiceSettings
+from tests.endpoints import Endpoints, test_endpoints
+
+S = TypeVar("S", bound=ServiceSettings)
+
+
+@pytest.fixture(scope="session")
+def endpoints() -> Iterator[Endpoints]:
+    with test_endpoints() as found:
+        yield found
+
+
+@pytest.fixture
+def unique() -> str:
+    """A short id for names this test owns (topic namespace, database, group)."""
+    return uuid.uuid4().hex[:10]
+
+
+@pytest.fixture
+def make_settings(endpoints: Endpoints, unique: str) -> object:
+    """Settings for a service on the real endpoints, isolated to this test."""
+
+    def build(cls: type[S], **overrides: object) -> S:
+        values: dict[str, object] = {
+            "KAFKA_BOOTSTRAP_SERVERS": endpoints.kafka_bootstrap_servers,
+            "MONGODB_URI": endpoints.mongodb_uri,
+            "MOTCUA_TOPIC_NAMESPACE": f"t{unique}.",
+            "MOTCUA_ENVIRONMENT": "test",
+            "mongodb_database": f"t{unique}_{cls.model_fields['service_name'].default}",
+            "consumer_group": f"t{unique}-{cls.model_fields['service_name'].default}",
+            "graceful_timeout_s": 5.0,
+        }
+        values.update(overrides)
+        return cls.model_validate(values)
+
+    return build

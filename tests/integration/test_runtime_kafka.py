@@ -1,0 +1,182 @@
+"""The shared runtime over the real broker: contracts on the wire, trace context, dead letters."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from faststream.middlewares import AckPolicy
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from pymongo.errors import AutoReconnect
+
+from contracts import topics
+from contracts.department.v1 import RecordAccepted
+from contracts.envelope import Envelope, decode, headers_dict
+from services.intake.settings import IntakeSettings
+from services.routing.settings import RoutingSettings
+from services.runtime.consumer import RetryPolicy
+from services.runtime.errors import PoisonMessage
+from services.runtime.service import ServiceRuntime
+from tests.endpoints import Endpoints
+from tests.kafka_io import read_topic, write_raw
+
+pytestmark = pytest.mark.integration
+
+RECORD = "000.00.21.H40-261124-0001"
+
+
+def accepted(record: str = RECORD, note: str = "Đã tiếp nhận") -> Envelope[RecordAccepted]:
+    payload = RecordAccepted(record_code=record, department_code="SO-TU-PHAP", note=note)
+    return Envelope.wrap(payload, source="/motcua/test", time=datetime.now(UTC))
+
+
+@pytest.fixture
+async def runtimes(make_settings: Callable[..., Any]) -> AsyncIterator[list[ServiceRuntime]]:
+    """Runtimes a test builds; all stopped at the end."""
+    started: list[ServiceRuntime] = []
+    yield started
+    for runtime in started:
+        await runtime.stop()
+
+
+async def test_published_event_reaches_another_broker_with_headers_and_trace(
+    make_settings: Callable[..., Any], runtimes: list[ServiceRuntime], endpoints: Endpoints
+) -> None:
+    settings: IntakeSettings = make_settings(IntakeSettings)
+    producer = ServiceRuntime(settings)
+    spans = InMemorySpanExporter()
+    producer.tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
+    producer.declare_topics(topics.DEPARTMENT_UPDATES)
+    await producer.start()
+    runtimes.append(producer)
+
+    received: asyncio.Queue[Any] = asyncio.Queue()
+    consumer = KafkaBroker(endpoints.kafka_bootstrap_servers)
+
+    @consumer.subscriber(settings.topic(topics.DEPARTMENT_UPDATES), group_id=f"{settings.consumer_group}-x",
+                         auto_offset_reset="earliest", ack_policy=AckPolicy.ACK)
+    async def on_message(message: KafkaMessage) -> None:
+        await received.put(message.raw_message)
+
+    await consumer.start()
+    try:
+        sent = accepted(note="Hồ sơ hợp lệ, chuyển phòng Hộ tịch")
+        await producer.publisher.publish(sent)
+        raw = await asyncio.wait_for(received.get(), 30)
+    finally:
+        await consumer.stop()
+
+    headers = headers_dict(raw.headers)
+    assert raw.key == RECORD.encode()
+    assert headers["ce_type"] == "vn.motcua.record.accepted"
+    assert headers["ce_id"] == sent.id
+    assert headers["ce_specversion"] == "1.0"
+    assert headers["content-type"] == "application/json"
+    publish_span = next(s for s in spans.get_finished_spans() if s.kind.name == "PRODUCER")
+    trace_id = format(publish_span.context.trace_id, "032x")
+    assert headers["traceparent"].split("-")[1] == trace_id
+    got = decode(raw.key, raw.value, raw.headers)
+    assert got.data == sent.data
+    assert got.id == sent.id and got.time == sent.time
+    assert got.traceparent is not None and trace_id in got.traceparent
+
+
+async def test_poison_message_is_dead_lettered_with_reason_and_the_next_one_is_handled(
+    make_settings: Callable[..., Any], runtimes: list[ServiceRuntime], endpoints: Endpoints
+) -> None:
+    settings: RoutingSettings = make_settings(RoutingSettings)
+    runtime = ServiceRuntime(settings)
+    handled: asyncio.Queue[Envelope[Any]] = asyncio.Queue()
+
+    async def handle(envelope: Envelope[Any]) -> None:
+        await handled.put(envelope)
+
+    runtime.subscribe(topics.DEPARTMENT_UPDATES, handle)
+    await runtime.start()
+    runtimes.append(runtime)
+    topic = settings.topic(topics.DEPARTMENT_UPDATES)
+    good = accepted()
+    bad_headers = [(name, value) for name, value in _encoded(good).headers]
+    await write_raw(endpoints.kafka_bootstrap_servers, topic, b'{"record_code": 42',
+                    key=RECORD.encode(), headers=bad_headers)
+    await runtime.publisher.publish(good)
+
+    got = await asyncio.wait_for(handled.get(), 30)
+    assert got.id == good.id
+    dead = await read_topic(endpoints.kafka_bootstrap_servers, f"{topic}.dlq", count=1)
+    headers = headers_dict(dead[0].headers)
+    assert headers["dlq-reason"] == "malformed_json"
+    assert headers["dlq-original-topic"] == topic
+    assert headers["dlq-consumer-group"] == settings.consumer_group
+    assert dead[0].value == b'{"record_code": 42'
+    assert handled.empty()
+
+
+async def test_handler_refusal_and_repeated_crash_are_dead_lettered_without_stopping(
+    make_settings: Callable[..., Any], runtimes: list[ServiceRuntime], endpoints: Endpoints
+) -> None:
+    settings: RoutingSettings = make_settings(RoutingSettings)
+    runtime = ServiceRuntime(settings)
+    handled: list[str] = []
+
+    async def handle(envelope: Envelope[Any]) -> None:
+        note = envelope.data.note
+        if note == "refuse":
+            raise PoisonMessage("unknown_department", "department XYZ is not in the directory")
+        if note == "crash":
+            raise RuntimeError("a bug")
+        handled.append(note)
+
+    runtime.subscribe(topics.DEPARTMENT_UPDATES, handle,
+                      retry=RetryPolicy(initial_delay_s=0.01, unexpected_attempts=2))
+    await runtime.start()
+    runtimes.append(runtime)
+    for note in ("refuse", "crash", "fine"):
+        await runtime.publisher.publish(accepted(note=note))
+
+    dead = await read_topic(endpoints.kafka_bootstrap_servers,
+                            settings.topic(topics.DEPARTMENT_UPDATES) + ".dlq", count=2)
+    reasons = sorted(headers_dict(r.headers)["dlq-reason"] for r in dead)
+    assert reasons == ["handler_failed", "unknown_department"]
+    async with asyncio.timeout(30):
+        while handled != ["fine"]:
+            await asyncio.sleep(0.1)
+
+
+async def test_transient_failure_is_retried_not_dead_lettered(
+    make_settings: Callable[..., Any], runtimes: list[ServiceRuntime], endpoints: Endpoints
+) -> None:
+    settings: RoutingSettings = make_settings(RoutingSettings)
+    runtime = ServiceRuntime(settings)
+    calls: list[str] = []
+
+    async def handle(envelope: Envelope[Any]) -> None:
+        calls.append(envelope.id)
+        if len(calls) < 6:  # more failures than `unexpected_attempts`: only transient ones go on
+            raise AutoReconnect("database unavailable")
+
+    runtime.subscribe(topics.DEPARTMENT_UPDATES, handle,
+                      retry=RetryPolicy(initial_delay_s=0.01, max_delay_s=0.05, unexpected_attempts=2))
+    await runtime.start()
+    runtimes.append(runtime)
+    event = accepted()
+    await runtime.publisher.publish(event)
+    async with asyncio.timeout(30):
+        while len(calls) < 6:
+            await asyncio.sleep(0.05)
+    assert set(calls) == {event.id}
+    with pytest.raises(AssertionError, match="expected 1 records"):
+        await read_topic(endpoints.kafka_bootstrap_servers,
+                         settings.topic(topics.DEPARTMENT_UPDATES) + ".dlq", count=1, timeout=3)
+
+
+def _encoded(envelope: Envelope[Any]) -> Any:
+    from contracts.envelope import encode
+
+    return encode(envelope)

@@ -4,6 +4,7 @@
     python -m deploy.local.stack start     # start in the background, write .local/stack/env
     python -m deploy.local.stack stop      # stop what `start` started
     python -m deploy.local.stack status
+    python -m deploy.local.stack prepare   # only fill the cache (jars, FerretDB binary)
 """
 
 from __future__ import annotations
@@ -109,6 +110,19 @@ def running(home: Path = DEFAULT_HOME) -> Iterator[LocalStack]:
         stack.stop()
 
 
+def _prepare(home: Path) -> int:
+    """Resolve the Kafka jars and build FerretDB into the cache without starting anything."""
+    started = time.monotonic()
+    stack = LocalStack(home)
+    stack.home.mkdir(parents=True, exist_ok=True)
+    stack.kafka.prepare()
+    stack.mongo.prepare()
+    print(f"cache ready in {time.monotonic() - started:.1f}s "
+          f"(Kafka jars {stack.kafka.resolve_seconds:.1f}s, "
+          f"{stack._mongo_name()} build {stack.mongo.build_seconds:.1f}s)", flush=True)
+    return 0
+
+
 def _state_file(home: Path) -> Path:
     return home.parent / f"{home.name}.json"
 
@@ -169,11 +183,12 @@ def _status(home: Path) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m deploy.local.stack", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["up", "start", "stop", "status"])
+    parser.add_argument("command", choices=["up", "start", "stop", "status", "prepare"])
     parser.add_argument("--home", type=Path, default=DEFAULT_HOME,
                         help="folder for data, configuration and logs (default: %(default)s)")
     args = parser.parse_args(argv)
-    commands = {"up": _up, "start": _start, "stop": _stop, "status": _status}
+    commands = {"up": _up, "start": _start, "stop": _stop, "status": _status,
+                "prepare": _prepare}
     try:
         return commands[args.command](args.home)
     except (MissingTool, StartError) as error:

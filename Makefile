@@ -1,0 +1,28 @@
+# The two commands of the README, and a few helpers. Everything runs inside the locked uv env.
+UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
+
+.PHONY: up test bootstrap stack-start stack-stop lint typecheck schemas
+
+up: bootstrap ## the whole system on the local default: stack, four services, health
+	@$(UV) run --frozen python -m deploy.local.up $(ARGS)
+
+test: bootstrap ## every test suite against the real Kafka broker and FerretDB
+	@$(UV) run --frozen pytest $(PYTEST_ARGS)
+
+bootstrap:
+	@deploy/local/bootstrap.sh
+
+stack-start: bootstrap ## only Kafka and FerretDB, in the background
+	@$(UV) run --frozen python -m deploy.local.stack start
+
+stack-stop:
+	@$(UV) run --frozen python -m deploy.local.stack stop
+
+lint:
+	@$(UV) run --frozen ruff check .
+
+typecheck:
+	@$(UV) run --frozen mypy contracts services deploy
+
+schemas: ## regenerate contracts/schemas after a model change (refuses breaking changes)
+	@$(UV) run --frozen python -m contracts.schemas

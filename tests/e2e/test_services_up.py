@@ -1,0 +1,49 @@
+"""The four services as separate processes: each answers its health check and stops on SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import signal
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from deploy.local.services import ServiceFleet
+from tests.endpoints import Endpoints
+
+pytestmark = pytest.mark.integration
+
+
+def test_each_service_runs_as_its_own_process_and_stops_gracefully(
+    endpoints: Endpoints, unique: str, tmp_path: Path
+) -> None:
+    fleet = ServiceFleet({
+        "KAFKA_BOOTSTRAP_SERVERS": endpoints.kafka_bootstrap_servers,
+        "MONGODB_URI": endpoints.mongodb_uri,
+        "MOTCUA_TOPIC_NAMESPACE": f"t{unique}.",
+        "MOTCUA_ENVIRONMENT": "test",
+    }, tmp_path)
+    try:
+        fleet.start_all()
+        for name, service in fleet.running.items():
+            body = service.readiness()
+            assert body["status"] == "ready", (name, body)
+            assert body["checks"] == {"started": True, "mongodb": "ok", "kafka": "ok"}
+            assert body["service"] == name
+            with urllib.request.urlopen(f"{service.base_url}/openapi.json", timeout=5) as response:
+                assert "/health/ready" in json.loads(response.read())["paths"]
+        processes = {name: s.process for name, s in fleet.running.items()}
+        for name, managed in processes.items():
+            assert managed.process is not None
+            managed.process.send_signal(signal.SIGTERM)
+            # uvicorn finishes its shutdown, then re-raises the signal it caught: -SIGTERM
+            assert managed.process.wait(timeout=60) in (0, -signal.SIGTERM), name
+            log_lines = [json.loads(line) for line in managed.log_path.read_text().splitlines()
+                         if line.startswith("{")]
+            messages = [entry["msg"] for entry in log_lines]
+            assert "service stopped" in messages, (name, messages[-5:])
+            assert messages[-1].startswith("Finished server process"), (name, messages[-5:])
+            assert all(entry["service"] == name for entry in log_lines)
+    finally:
+        fleet.stop_all()

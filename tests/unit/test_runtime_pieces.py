@@ -1,0 +1,62 @@
+"""Runtime pieces without I/O: log redaction, the movable clock, retry delays, error classes."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from pymongo.errors import AutoReconnect, DuplicateKeyError
+
+from services.runtime.clock import MovableClock
+from services.runtime.consumer import RetryPolicy
+from services.runtime.errors import PoisonMessage, is_transient
+from services.runtime.logs import JsonFormatter, redact
+
+
+def test_redact_masks_citizen_id_phone_and_email_but_keeps_record_codes() -> None:
+    text = ("applicant 001204012345 phone 0912345678 / +84912345678 mail hong.nhung@example.vn "
+            "record 000.00.21.H40-261124-0001")
+    masked = redact(text)
+    assert "001204012345" not in masked and "0912345678" not in masked
+    assert "hong.nhung@example.vn" not in masked and "+84912345678" not in masked
+    assert "000.00.21.H40-261124-0001" in masked
+
+
+def test_json_log_line_carries_service_extras_and_no_personal_data() -> None:
+    record = logging.makeLogRecord({"name": "x", "levelname": "INFO", "levelno": 20,
+                                    "msg": "sent to %s", "args": ("0912345678",),
+                                    "record_id": "000.00.21.H40-261124-0001"})
+    line = json.loads(JsonFormatter("notifier").format(record))
+    assert line["service"] == "notifier"
+    assert line["msg"] == "sent to <phone>"
+    assert line["record_id"] == "000.00.21.H40-261124-0001"
+
+
+def test_movable_clock_moves_forward_only() -> None:
+    clock = MovableClock()
+    before = clock.now()
+    after = clock.advance(timedelta(days=3))
+    assert after - before >= timedelta(days=3)
+    with pytest.raises(ValueError, match="only moves forward"):
+        clock.advance(timedelta(seconds=-1))
+    with pytest.raises(ValueError, match="timezone-aware"):
+        clock.set(datetime(2030, 1, 1))
+    target = datetime(2031, 1, 2, 3, 4, tzinfo=UTC)
+    assert clock.set(target) - target < timedelta(seconds=1)
+
+
+def test_retry_delay_grows_exponentially_with_jitter_up_to_the_cap() -> None:
+    policy = RetryPolicy(initial_delay_s=0.1, max_delay_s=2.0)
+    assert 0.05 <= policy.delay(1) <= 0.1
+    assert 0.2 <= policy.delay(3) <= 0.4
+    assert all(1.0 <= policy.delay(20) <= 2.0 for _ in range(50))
+
+
+def test_errors_are_classified_transient_or_not() -> None:
+    assert is_transient(AutoReconnect("primary stepped down"))
+    assert is_transient(TimeoutError())
+    assert not is_transient(DuplicateKeyError("E11000"))
+    assert not is_transient(ValueError("bad"))
+    assert not is_transient(PoisonMessage("unknown_record", "never seen"))

@@ -1,0 +1,49 @@
+"""Settings: shared names unprefixed, a service's own prefixed, and no test clock in production."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from services.intake.settings import IntakeSettings
+from services.runtime.clock import MovableClock, SystemClock
+from services.runtime.service import ServiceRuntime
+from services.runtime.settings import env_names
+from services.sla_monitor.settings import SlaMonitorSettings
+
+
+def test_service_reads_shared_endpoints_and_its_prefixed_fields(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:39092")
+    monkeypatch.setenv("MONGODB_URI", "mongodb://127.0.0.1:37017/")
+    monkeypatch.setenv("INTAKE_HTTP_PORT", "9101")
+    monkeypatch.setenv("SLA_HTTP_PORT", "9103")
+    intake = IntakeSettings()
+    assert intake.kafka_bootstrap_servers == "127.0.0.1:39092"
+    assert intake.mongodb_uri == "mongodb://127.0.0.1:37017/"
+    assert intake.http_port == 9101
+    assert SlaMonitorSettings().http_port == 9103
+
+
+def test_env_names_lists_shared_and_prefixed_variables() -> None:
+    names = env_names(IntakeSettings)
+    assert {"KAFKA_BOOTSTRAP_SERVERS", "MONGODB_URI", "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "INTAKE_HTTP_PORT", "INTAKE_MONGODB_DATABASE"} <= names
+    assert "HTTP_PORT" not in names and "SLA_HTTP_PORT" not in names
+
+
+def test_test_clock_is_refused_in_production() -> None:
+    with pytest.raises(ValidationError, match="MOTCUA_TEST_CLOCK=true is refused"):
+        IntakeSettings.model_validate({"MOTCUA_ENVIRONMENT": "production", "MOTCUA_TEST_CLOCK": True})
+
+
+def test_runtime_picks_the_movable_clock_only_when_enabled() -> None:
+    enabled = IntakeSettings.model_validate({"MOTCUA_ENVIRONMENT": "test", "MOTCUA_TEST_CLOCK": True})
+    assert isinstance(ServiceRuntime(enabled).clock, MovableClock)
+    assert isinstance(ServiceRuntime(IntakeSettings.model_validate({})).clock, SystemClock)
+
+
+def test_topic_namespace_prefixes_physical_topics_and_rejects_bad_characters() -> None:
+    settings = IntakeSettings.model_validate({"MOTCUA_TOPIC_NAMESPACE": "t42."})
+    assert settings.topic("records.submitted.v1") == "t42.records.submitted.v1"
+    with pytest.raises(ValidationError, match="MOTCUA_TOPIC_NAMESPACE"):
+        IntakeSettings.model_validate({"MOTCUA_TOPIC_NAMESPACE": "a b"})

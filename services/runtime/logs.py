@@ -17,7 +17,7 @@ _PERSONAL = [
     (re.compile(r"(?<!\d)\d{12}(?!\d)"), "<citizen-id>"),
     (re.compile(r"(?<![\d.])(\+?84|0)\d{9}(?!\d)"), "<phone>"),
 ]
-_RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+_RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "color_message"}
 
 
 def redact(text: str) -> str:

@@ -55,7 +55,7 @@ class ManagedProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         try:
-            self.process = subprocess.Popen(  # noqa: S603 - argv is built by this package
+            self.process = subprocess.Popen(
                 list(self.argv),
                 stdout=log,
                 stderr=subprocess.STDOUT,

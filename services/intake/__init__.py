@@ -1,1 +1,4 @@
-"""The intake service: accepts applications, gives each a record code and an appointment date, never loses one."""
+"""The intake service.
+
+It accepts applications, gives each a record code and an appointment date, never loses one.
+"""

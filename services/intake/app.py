@@ -15,4 +15,7 @@ def create_app(settings: IntakeSettings | None = None, clock: Clock | None = Non
     settings = settings or IntakeSettings()
     runtime = ServiceRuntime(settings, clock)
     runtime.declare_topics(topics.RECORDS_SUBMITTED)
-    return runtime.asgi(title="motcua intake", description="The intake service accepts applications, gives each a record code and an appointment date, never loses one.")
+    return runtime.asgi(
+        title="motcua intake",
+        description="Accepts applications, gives each a record code and an appointment date.",
+    )

@@ -15,4 +15,7 @@ def create_app(settings: NotifierSettings | None = None, clock: Clock | None = N
     settings = settings or NotifierSettings()
     runtime = ServiceRuntime(settings, clock)
     runtime.declare_topics(topics.NOTIFICATION_OUTCOMES)
-    return runtime.asgi(title="motcua notifier", description="The notifier service tells applicants and supervisors what happens to a record, once.")
+    return runtime.asgi(
+        title="motcua notifier",
+        description="Tells applicants and supervisors what happens to a record, once.",
+    )

@@ -15,4 +15,7 @@ def create_app(settings: RoutingSettings | None = None, clock: Clock | None = No
     settings = settings or RoutingSettings()
     runtime = ServiceRuntime(settings, clock)
     runtime.declare_topics(topics.RECORDS_ROUTED)
-    return runtime.asgi(title="motcua routing", description="The routing service routes each record to the department responsible and re-routes when it goes astray.")
+    return runtime.asgi(
+        title="motcua routing",
+        description="Routes each record to the department responsible; re-routes when it goes astray.",
+    )

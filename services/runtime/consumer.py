@@ -12,6 +12,7 @@ import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from aiokafka.structs import ConsumerRecord
 from faststream.kafka import KafkaBroker
@@ -24,7 +25,7 @@ from .errors import PoisonMessage, is_transient
 
 log = logging.getLogger(__name__)
 
-EventHandler = Callable[[Envelope], Awaitable[None]]
+EventHandler = Callable[[Envelope[Any]], Awaitable[None]]
 Headers = Sequence[tuple[str, bytes]]
 
 
@@ -76,10 +77,10 @@ class EventProcessor:
     """The per-message decision: decode, handle with retries, or dead-letter. No Kafka client here."""
 
     def __init__(self, handler: EventHandler, dead_letters: DeadLetters,
-                 retry: RetryPolicy = RetryPolicy()) -> None:
+                 retry: RetryPolicy | None = None) -> None:
         self._handler = handler
         self._dead_letters = dead_letters
-        self._retry = retry
+        self._retry = retry or RetryPolicy()
 
     async def process(self, record: ConsumerRecord[bytes, bytes]) -> None:
         try:
@@ -93,7 +94,7 @@ class EventProcessor:
         span.set_attribute("cloudevents.event_id", envelope.id)
         await self._handle(record, envelope)
 
-    async def _handle(self, record: ConsumerRecord[bytes, bytes], envelope: Envelope) -> None:
+    async def _handle(self, record: ConsumerRecord[bytes, bytes], envelope: Envelope[Any]) -> None:
         attempt = 0
         unexpected = 0
         while True:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
@@ -50,7 +50,7 @@ class ServiceRuntime:
         self._topics: set[str] = set()
         self._mongo: AsyncMongoClient[Document] | None = None
         self._on_start: list[Hook] = []
-        self._loops: list[Callable[[], Awaitable[None]]] = []
+        self._loops: list[Callable[[], Coroutine[Any, Any, None]]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self.started = False
 
@@ -69,7 +69,7 @@ class ServiceRuntime:
         self._topics.update(topics)
 
     def subscribe(self, topic: str, handler: EventHandler, *, group: str | None = None,
-                  retry: RetryPolicy = RetryPolicy()) -> None:
+                  retry: RetryPolicy | None = None) -> None:
         """Consume a logical topic with an explicit at-least-once policy and dead-lettering."""
         group_id = group or self.settings.consumer_group
         self._topics.add(topic)
@@ -84,13 +84,13 @@ class ServiceRuntime:
             decoder=_body_as_is,
         )
         async def consume(message: KafkaMessage) -> None:
-            await processor.process(message.raw_message)  # type: ignore[arg-type]
+            await processor.process(message.raw_message)
 
     def on_start(self, hook: Hook) -> None:
         """Run once connected, before consuming (e.g. create indexes)."""
         self._on_start.append(hook)
 
-    def run_in_background(self, loop: Callable[[], Awaitable[None]]) -> None:
+    def run_in_background(self, loop: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """A long-running task (relay, scheduler) started after the broker, cancelled at stop."""
         self._loops.append(loop)
 

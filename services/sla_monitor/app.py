@@ -15,4 +15,7 @@ def create_app(settings: SlaMonitorSettings | None = None, clock: Clock | None =
     settings = settings or SlaMonitorSettings()
     runtime = ServiceRuntime(settings, clock)
     runtime.declare_topics(topics.SLA_ALERTS)
-    return runtime.asgi(title="motcua SLA monitor", description="The sla_monitor service keeps one statutory deadline per record in working days, warns and escalates.")
+    return runtime.asgi(
+        title="motcua SLA monitor",
+        description="Statutory deadlines in working days: warnings, breaches, escalations.",
+    )

@@ -1,0 +1,1 @@
+"""What departments receive (assignments) and answer (updates), one module per major version."""

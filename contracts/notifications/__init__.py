@@ -1,0 +1,1 @@
+"""Notification outcomes, for audit, one module per major version."""

@@ -1,0 +1,1 @@
+"""Record events (submitted, routed), one module per major version."""

@@ -1,0 +1,1 @@
+"""SLA alerts raised by sla_monitor, one module per major version."""

@@ -1,0 +1,96 @@
+"""Kafka topic names, spelled once, with the major schema version in each name."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Final
+
+RECORDS_SUBMITTED: Final = "records.submitted.v1"
+RECORDS_ROUTED: Final = "records.routed.v1"
+DEPARTMENT_UPDATES: Final = "records.department-updates.v1"
+SLA_ALERTS: Final = "sla.alerts.v1"
+NOTIFICATION_OUTCOMES: Final = "notifications.outcomes.v1"
+
+# Stands for "routed.<department code>.v1" where a payload class must name its topic.
+DEPARTMENT_TOPIC_MARKER: Final = "routed.{department_code}.v1"
+
+# A department code becomes part of a topic name, so it keeps to Kafka's topic charset.
+DEPARTMENT_CODE_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+_DEPARTMENT_CODE = re.compile(DEPARTMENT_CODE_PATTERN)
+_DEPARTMENT_TOPIC = re.compile(r"^routed\.(?P<code>[A-Za-z0-9][A-Za-z0-9._-]{0,63})\.v1$")
+_TOPIC_NAME = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
+
+DEAD_LETTER_SUFFIX: Final = ".dlq"
+
+
+def department_topic(department_code: str) -> str:
+    """The topic on which one department receives the records assigned to it."""
+    if not _DEPARTMENT_CODE.fullmatch(department_code):
+        raise ValueError(
+            f"Department code {department_code!r} cannot name a topic: use 1-64 characters "
+            "from [A-Za-z0-9._-], starting with a letter or digit."
+        )
+    return DEPARTMENT_TOPIC_MARKER.format(department_code=department_code)
+
+
+def department_code_of(topic: str) -> str | None:
+    """The department code inside a department topic name, or None for any other topic."""
+    match = _DEPARTMENT_TOPIC.fullmatch(topic)
+    return match.group("code") if match else None
+
+
+def is_department_topic(topic: str) -> bool:
+    """Whether ``topic`` is some department's ``routed.<code>.v1`` topic."""
+    return department_code_of(topic) is not None
+
+
+def dead_letter_topic(topic: str) -> str:
+    """Where messages of ``topic`` that can never be processed are parked."""
+    if not _TOPIC_NAME.fullmatch(topic) or topic.endswith(DEAD_LETTER_SUFFIX):
+        raise ValueError(f"Topic {topic!r} has no dead-letter topic: not a valid source topic.")
+    return f"{topic}{DEAD_LETTER_SUFFIX}"
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSpec:
+    """How a topic is created: its name, partition count and retention."""
+
+    name: str
+    partitions: int
+    retention: timedelta
+
+    @property
+    def retention_ms(self) -> int:
+        return int(self.retention.total_seconds() * 1000)
+
+    def config(self) -> dict[str, str]:
+        """Topic-level configuration, as an admin client expects it."""
+        return {"retention.ms": str(self.retention_ms), "cleanup.policy": "delete"}
+
+    def dead_letter(self) -> TopicSpec:
+        """The spec of this topic's dead-letter topic (one partition is plenty)."""
+        return TopicSpec(dead_letter_topic(self.name), 1, DEAD_LETTER_RETENTION)
+
+
+RECORD_TOPIC_PARTITIONS: Final = 6
+OTHER_TOPIC_PARTITIONS: Final = 3
+RECORD_TOPIC_RETENTION: Final = timedelta(days=30)
+ALERT_TOPIC_RETENTION: Final = timedelta(days=14)
+DEAD_LETTER_RETENTION: Final = timedelta(days=30)
+
+CORE_TOPICS: Final[tuple[TopicSpec, ...]] = (
+    TopicSpec(RECORDS_SUBMITTED, RECORD_TOPIC_PARTITIONS, RECORD_TOPIC_RETENTION),
+    TopicSpec(RECORDS_ROUTED, RECORD_TOPIC_PARTITIONS, RECORD_TOPIC_RETENTION),
+    TopicSpec(DEPARTMENT_UPDATES, RECORD_TOPIC_PARTITIONS, RECORD_TOPIC_RETENTION),
+    TopicSpec(SLA_ALERTS, OTHER_TOPIC_PARTITIONS, ALERT_TOPIC_RETENTION),
+    TopicSpec(NOTIFICATION_OUTCOMES, OTHER_TOPIC_PARTITIONS, RECORD_TOPIC_RETENTION),
+)
+
+
+def department_topic_spec(department_code: str) -> TopicSpec:
+    """The spec of one department's topic."""
+    return TopicSpec(
+        department_topic(department_code), OTHER_TOPIC_PARTITIONS, RECORD_TOPIC_RETENTION
+    )

@@ -14,7 +14,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 
 from contracts.envelope import Envelope, encode
-from contracts.topics import dead_letter_topic
+from contracts.topics import CORE_TOPICS, TopicSpec, department_code_of, department_topic_spec
 
 from .settings import ServiceSettings
 
@@ -62,24 +62,43 @@ class EventPublisher:
         )
 
 
-async def ensure_topics(
-    bootstrap_servers: str, topics: Iterable[str], partitions: int = 3, with_dead_letters: bool = True
-) -> set[str]:
-    """Create missing topics (and their `.dlq`) explicitly; returns the names created."""
-    wanted = set(topics)
-    if with_dead_letters:
-        wanted |= {dead_letter_topic(name) for name in wanted}
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="motcua-admin")
+def topic_spec(name: str) -> TopicSpec:
+    """How a logical topic is created: the contract's spec, or a department topic's."""
+    for spec in CORE_TOPICS:
+        if spec.name == name:
+            return spec
+    department = department_code_of(name)
+    if department is None:
+        raise ValueError(f"topic {name!r} is neither a core topic nor a department topic")
+    return department_topic_spec(department)
+
+
+async def ensure_topics(settings: ServiceSettings, names: Iterable[str]) -> set[str]:
+    """Create missing topics (each with its `.dlq`) explicitly; returns the physical names created.
+
+    Topics are never auto-created: partitions and retention are the contract's choice.
+    """
+    specs = [topic_spec(name) for name in set(names)]
+    specs += [spec.dead_letter() for spec in specs]
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers,
+                                client_id=f"motcua-{settings.service_name}-admin")
     await admin.start()
     try:
-        missing = wanted - set(await admin.list_topics())
+        existing = set(await admin.list_topics())
         created: set[str] = set()
-        for name in sorted(missing):
-            try:
-                await admin.create_topics([NewTopic(name, partitions, 1)])
-                created.add(name)
-            except TopicAlreadyExistsError:
-                pass
+        for spec in specs:
+            physical = settings.topic(spec.name)
+            if physical in existing:
+                continue
+            response = await admin.create_topics([NewTopic(
+                physical, spec.partitions, settings.kafka_replication_factor,
+                topic_configs=spec.config())])
+            for topic, code, *message in response.topic_errors:
+                if code == TopicAlreadyExistsError.errno:
+                    continue  # another instance created it first
+                if code != 0:
+                    raise RuntimeError(f"cannot create topic {topic}: error {code} {message}")
+                created.add(topic)
         if created:
             log.info("created topics", extra={"topics": sorted(created)})
         return created

@@ -95,8 +95,7 @@ class ServiceRuntime:
         self._loops.append(loop)
 
     async def start(self) -> None:
-        await ensure_topics(self.settings.kafka_bootstrap_servers,
-                            (self.settings.topic(name) for name in self._topics))
+        await ensure_topics(self.settings, self._topics)
         self._mongo = AsyncMongoClient(self.settings.mongodb_uri, tz_aware=True,
                                        appname=f"motcua-{self.settings.service_name}")
         for hook in self._on_start:

@@ -36,6 +36,9 @@ class ServiceSettings(BaseSettings):
     trace_file: str | None = Field(
         None, validation_alias=AliasChoices("MOTCUA_TRACE_FILE"),
         description="append finished spans as JSON lines to this file (demo and e2e tests)")
+    kafka_replication_factor: int = Field(
+        1, ge=1, validation_alias=AliasChoices("KAFKA_REPLICATION_FACTOR"),
+        description="replication factor of the topics a service creates (3 on a real cluster)")
     log_level: str = Field("INFO", validation_alias=AliasChoices("LOG_LEVEL"))
     test_clock: bool = Field(False, validation_alias=AliasChoices("MOTCUA_TEST_CLOCK"))
     mongodb_database: str = "motcua"

@@ -180,3 +180,28 @@ def _encoded(envelope: Envelope[Any]) -> Any:
     from contracts.envelope import encode
 
     return encode(envelope)
+
+
+async def test_topics_are_created_once_with_the_contract_partitions(
+    make_settings: Callable[..., Any], endpoints: Endpoints
+) -> None:
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    from services.runtime.kafka import ensure_topics
+
+    settings: IntakeSettings = make_settings(IntakeSettings)
+    wanted = [topics.RECORDS_SUBMITTED, topics.department_topic("UBND-X-27280")]
+    created = await ensure_topics(settings, wanted)
+    assert created == {settings.topic(name) for name in wanted} | {
+        settings.topic(name) + ".dlq" for name in wanted}
+    assert await ensure_topics(settings, wanted) == set()
+    admin = AIOKafkaAdminClient(bootstrap_servers=endpoints.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        described = {t["topic"]: len(t["partitions"])
+                     for t in await admin.describe_topics(sorted(created))}
+    finally:
+        await admin.close()
+    assert described[settings.topic(topics.RECORDS_SUBMITTED)] == 6
+    assert described[settings.topic(topics.department_topic("UBND-X-27280"))] == 3
+    assert described[settings.topic(topics.RECORDS_SUBMITTED) + ".dlq"] == 1

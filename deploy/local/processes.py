@@ -63,7 +63,9 @@ class ManagedProcess:
                 env=self.env,
                 cwd=self.cwd,
                 preexec_fn=_die_with_parent if self.tie_to_parent else None,
-                start_new_session=not self.tie_to_parent,
+                # Own session: a Ctrl-C at the terminal reaches the orchestrator only, which then
+                # stops the children in order (services before the broker they drain into).
+                start_new_session=True,
             )
         finally:
             log.close()

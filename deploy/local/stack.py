@@ -132,12 +132,18 @@ def _up(home: Path) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, interrupt)
-    with running(home) as stack:
+    stack = LocalStack(home)
+    try:
+        stack.start()
         print(stack.describe(), flush=True)
         print("ready; Ctrl-C stops everything", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             while stack.kafka.process and stack.kafka.process.running():
                 time.sleep(1)
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        stack.stop()
     return 0
 
 

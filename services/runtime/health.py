@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from pydantic import BaseModel, Field
 
 from .clock import MovableClock
@@ -36,6 +37,17 @@ def health_router(runtime: ServiceRuntime) -> APIRouter:
         body = {"status": "ready" if ok else "not ready",
                 "service": runtime.settings.service_name, "checks": checks}
         return JSONResponse(body, status_code=200 if ok else 503)
+
+    return router
+
+
+def metrics_router(registry: CollectorRegistry) -> APIRouter:
+    """Prometheus text exposition of the service's own counters (no personal data in labels)."""
+    router = APIRouter(tags=["metrics"])
+
+    @router.get("/metrics", response_class=Response)
+    async def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     return router
 

@@ -13,13 +13,16 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.message import StreamMessage
 from faststream.middlewares import AckPolicy
+from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+from prometheus_client import CollectorRegistry
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from .clock import Clock, MovableClock, SystemClock
 from .consumer import DeadLetters, EventHandler, EventProcessor, RetryPolicy
-from .health import health_router, test_clock_router
+from .health import health_router, metrics_router, test_clock_router
 from .kafka import EventPublisher, build_broker, ensure_topics
+from .problems import BodyLimitMiddleware, install_problem_handlers
 from .settings import ServiceSettings
 from .telemetry import build_tracer_provider
 
@@ -47,6 +50,7 @@ class ServiceRuntime:
         self.broker: KafkaBroker = build_broker(settings, self.tracer_provider)
         self.publisher = EventPublisher(self.broker, settings)
         self.clock: Clock = clock or (MovableClock() if settings.test_clock else SystemClock())
+        self.metrics = CollectorRegistry()
         self._topics: set[str] = set()
         self._mongo: AsyncMongoClient[Document] | None = None
         self._on_start: list[Hook] = []
@@ -119,8 +123,10 @@ class ServiceRuntime:
         self.tracer_provider.shutdown()
         log.info("service stopped")
 
-    def asgi(self, *routers: APIRouter, title: str, description: str = "") -> FastAPI:
-        """The service's HTTP face: its routers, health, and the test clock when enabled."""
+    def asgi(self, *routers: APIRouter, title: str, description: str = "",
+             max_body_bytes: int = 1_000_000, json_paths: tuple[str, ...] = ()) -> FastAPI:
+        """The service's HTTP face: its routers, health, metrics, problem details, and the test
+        clock when enabled."""
 
         @contextlib.asynccontextmanager
         async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -132,7 +138,16 @@ class ServiceRuntime:
 
         app = FastAPI(title=title, description=description, lifespan=lifespan)
         app.state.runtime = self
+        install_problem_handlers(app)
+        app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes, json_paths=json_paths)
+        app.add_middleware(
+            OpenTelemetryMiddleware,  # the server span: parent of what the request publishes
+            tracer_provider=self.tracer_provider,
+            excluded_urls="/health/,/metrics,/test-clock",
+            exclude_spans=["receive", "send"],
+        )
         app.include_router(health_router(self))
+        app.include_router(metrics_router(self.metrics))
         if isinstance(self.clock, MovableClock):
             app.include_router(test_clock_router(self.clock))
         for router in routers:

@@ -1,0 +1,147 @@
+"""RFC 9457 problem details for every HTTP error, naming the field and the problem, never the value.
+
+Request bodies carry personal data, so a problem never echoes what was sent: it names where
+(`field`, a dotted path) and what is wrong (`code`, `message`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class FieldProblem(BaseModel):
+    field: str
+    code: str
+    message: str
+
+
+class Problem(Exception):
+    """An HTTP error a handler raises on purpose (catalogue violation, conflict, not found…)."""
+
+    def __init__(self, status: int, code: str, title: str, detail: str,
+                 errors: Sequence[FieldProblem] = ()) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.title = title
+        self.detail = detail
+        self.errors = list(errors)
+
+
+def problem_response(status: int, code: str, title: str, detail: str, instance: str,
+                     errors: Sequence[FieldProblem] = (),
+                     headers: dict[str, str] | None = None) -> JSONResponse:
+    body: dict[str, Any] = {"type": f"urn:motcua:problem:{code}", "title": title, "status": status,
+                            "detail": detail, "instance": instance}
+    if errors:
+        body["errors"] = [error.model_dump() for error in errors]
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _field(location: Sequence[int | str]) -> str:
+    parts = [str(part) for part in location]
+    if parts and parts[0] in ("body", "header", "query", "path"):
+        parts = parts[1:] if parts[0] == "body" else parts
+    return ".".join(parts) or "body"
+
+
+def _message(error: dict[str, Any]) -> str:
+    """pydantic's message without the input; custom validators' messages are written to be safe."""
+    message = str(error.get("msg", "invalid"))
+    return message.removeprefix("Value error, ")
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = list(exc.errors())
+        if any(error.get("type") == "json_invalid" for error in errors):
+            return problem_response(400, "malformed-json", "Malformed JSON",
+                                    "The request body is not valid JSON.", request.url.path)
+        problems = [FieldProblem(field=_field(error.get("loc", ())), code=str(error.get("type")),
+                                 message=_message(error)) for error in errors]
+        return problem_response(422, "validation", "Invalid request",
+                                f"{len(problems)} field(s) are invalid.", request.url.path, problems)
+
+    @app.exception_handler(Problem)
+    async def deliberate(request: Request, exc: Problem) -> JSONResponse:
+        return problem_response(exc.status, exc.code, exc.title, exc.detail, request.url.path,
+                                exc.errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem_response(exc.status_code, f"http-{exc.status_code}", str(exc.detail),
+                                str(exc.detail), request.url.path)
+
+
+class BodyLimitMiddleware:
+    """413 for bodies over `max_bytes` (declared or streamed), 415 for JSON endpoints sent non-JSON."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, json_paths: Sequence[str] = ()) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.json_paths = tuple(json_paths)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        path = scope["path"]
+        if path.startswith(self.json_paths) and self.json_paths:
+            media = headers.get("content-type", "").split(";")[0].strip().lower()
+            if media != "application/json" and not media.endswith("+json"):
+                await self._reject(scope, send, 415, "unsupported-media-type",
+                                   "Unsupported media type",
+                                   f"Send the body as application/json, not {media or 'nothing'}.")
+                return
+        declared = headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._reject(scope, send, 413, "body-too-large", "Request body too large",
+                               f"The body may be at most {self.max_bytes} bytes.")
+            return
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._reject(scope, send, 413, "body-too-large", "Request body too large",
+                                   f"The body may be at most {self.max_bytes} bytes.")
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _reject(self, scope: Scope, send: Send, status: int, code: str, title: str,
+                      detail: str) -> None:
+        response = problem_response(status, code, title, detail, scope["path"])
+        await response(scope, self._no_receive, send)
+
+    @staticmethod
+    async def _no_receive() -> Message:
+        return {"type": "http.disconnect"}

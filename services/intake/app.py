@@ -2,20 +2,48 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import FastAPI
 
 from contracts import topics
+from reference.calendar import load_calendar
+from reference.catalog import load_catalog
+from reference.units import load_units
 from services.runtime.clock import Clock
 from services.runtime.service import ServiceRuntime
 
+from .api import router
+from .applications import Applications
+from .handlers import TrackingHandler
+from .relay import OutboxRelay
 from .settings import IntakeSettings
+from .store import RecordStore
 
 
 def create_app(settings: IntakeSettings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or IntakeSettings()
     runtime = ServiceRuntime(settings, clock)
+    store = RecordStore(lambda: runtime.db)
+    relay = OutboxRelay(store, runtime.broker, settings, runtime.metrics,
+                        batch_size=settings.relay_batch_size,
+                        lease=timedelta(seconds=settings.relay_lease_s),
+                        idle_poll_s=settings.relay_idle_poll_s)
+    calendar = load_calendar(provisional_years=settings.provisional_years)
+    applications = Applications(store, relay, load_catalog(), load_units(), calendar,
+                                runtime.clock, runtime.metrics)
     runtime.declare_topics(topics.RECORDS_SUBMITTED)
-    return runtime.asgi(
+    tracking = TrackingHandler(store)
+    for topic in (topics.RECORDS_ROUTED, topics.DEPARTMENT_UPDATES, topics.SLA_ALERTS):
+        runtime.subscribe(topic, tracking)
+    runtime.on_start(store.create_indexes)
+    runtime.run_in_background(relay.run)
+    app = runtime.asgi(
+        router(applications),
         title="motcua intake",
         description="Accepts applications, gives each a record code and an appointment date.",
+        max_body_bytes=settings.max_body_bytes,
+        json_paths=("/applications",),
     )
+    app.state.relay = relay
+    return app

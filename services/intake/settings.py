@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from services.runtime.settings import ServiceSettings
@@ -14,3 +15,10 @@ class IntakeSettings(ServiceSettings):
     mongodb_database: str = "motcua_intake"
     consumer_group: str = "motcua-intake"
     http_port: int = 8001
+    max_body_bytes: int = Field(256 * 1024, ge=1024, description="larger bodies get 413")
+    relay_batch_size: int = Field(200, ge=1, le=5000)
+    relay_lease_s: float = Field(30.0, gt=0, description="how long a relay holds unsent events")
+    relay_idle_poll_s: float = Field(1.0, gt=0)
+    provisional_years: tuple[int, ...] = Field(
+        (2027,), description="years counted Monday-Friday minus fixed-date holidays until the "
+                             "official calendar file is added")

@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from prometheus_client import CollectorRegistry, Counter
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -61,27 +62,41 @@ def _message(error: dict[str, Any]) -> str:
     return message.removeprefix("Value error, ")
 
 
-def install_problem_handlers(app: FastAPI) -> None:
+def install_problem_handlers(app: FastAPI, metrics: CollectorRegistry | None = None) -> None:
+    """Every error as problem+json, counted by status and code in `motcua_http_problems_total`."""
+    counter = Counter("motcua_http_problems", "HTTP requests answered with a problem",
+                      ["status", "code"], registry=metrics) if metrics is not None else None
+
+    def counted(response: JSONResponse, status: int, code: str) -> JSONResponse:
+        if counter is not None:
+            counter.labels(status=str(status), code=code).inc()
+        return response
+
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = list(exc.errors())
         if any(error.get("type") == "json_invalid" for error in errors):
-            return problem_response(400, "malformed-json", "Malformed JSON",
-                                    "The request body is not valid JSON.", request.url.path)
+            return counted(problem_response(400, "malformed-json", "Malformed JSON",
+                                            "The request body is not valid JSON.",
+                                            request.url.path), 400, "malformed-json")
         problems = [FieldProblem(field=_field(error.get("loc", ())), code=str(error.get("type")),
                                  message=_message(error)) for error in errors]
+        for problem in problems:
+            if counter is not None:
+                counter.labels(status="422", code=problem.code).inc()
         return problem_response(422, "validation", "Invalid request",
                                 f"{len(problems)} field(s) are invalid.", request.url.path, problems)
 
     @app.exception_handler(Problem)
     async def deliberate(request: Request, exc: Problem) -> JSONResponse:
-        return problem_response(exc.status, exc.code, exc.title, exc.detail, request.url.path,
-                                exc.errors)
+        return counted(problem_response(exc.status, exc.code, exc.title, exc.detail,
+                                        request.url.path, exc.errors), exc.status, exc.code)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem_response(exc.status_code, f"http-{exc.status_code}", str(exc.detail),
-                                str(exc.detail), request.url.path)
+        code = f"http-{exc.status_code}"
+        return counted(problem_response(exc.status_code, code, str(exc.detail), str(exc.detail),
+                                        request.url.path), exc.status_code, code)
 
 
 class BodyLimitMiddleware:

@@ -138,7 +138,7 @@ class ServiceRuntime:
 
         app = FastAPI(title=title, description=description, lifespan=lifespan)
         app.state.runtime = self
-        install_problem_handlers(app)
+        install_problem_handlers(app, self.metrics)
         app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes, json_paths=json_paths)
         app.add_middleware(
             OpenTelemetryMiddleware,  # the server span: parent of what the request publishes

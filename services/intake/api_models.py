@@ -1,0 +1,166 @@
+"""The HTTP contract of intake: what a portal or counter sends, and the receipt it gets back.
+
+Validation messages name the field and the rule, never the value (bodies carry personal data).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic_core import PydanticCustomError
+
+# Province codes that open a 12-digit citizen id (the 63 pre-2025 provinces, Circular 07/2016/TT-BCA).
+_CITIZEN_ID_PROVINCES = frozenset("""
+001 002 004 006 008 010 011 012 014 015 017 019 020 022 024 025 026 027 030 031 033 034 035 036
+037 038 040 042 044 045 046 048 049 051 052 054 056 058 060 062 064 066 067 068 070 072 074 075
+077 079 080 082 083 084 086 087 089 091 092 093 094 095 096""".split())
+_PHONE = re.compile(r"^(?:\+84|0)(?:[35789][0-9]{8}|2[0-9]{9})$")
+_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$")
+
+
+def _citizen_id(value: str) -> str:
+    if not re.fullmatch(r"[0-9]{12}", value):
+        raise PydanticCustomError("invalid_citizen_id", "citizen id must be exactly 12 digits")
+    if value[:3] not in _CITIZEN_ID_PROVINCES:
+        raise PydanticCustomError("invalid_citizen_id",
+                                 "citizen id does not start with a valid province code")
+    return value
+
+
+def _phone(value: str) -> str:
+    compact = re.sub(r"[\s.-]", "", value)
+    if not _PHONE.fullmatch(compact):
+        raise PydanticCustomError("invalid_phone", "phone must be a Vietnamese number: 0 or +84, "
+                                  "then 9 digits (mobile) or 10 digits starting with 2 (landline)")
+    return compact
+
+
+def _email(value: str) -> str:
+    if len(value) > 254 or not _EMAIL.fullmatch(value):
+        raise PydanticCustomError("invalid_email", "email is not a valid address")
+    return value.lower()
+
+
+def _full_name(value: str) -> str:
+    name = unicodedata.normalize("NFC", " ".join(value.split()))
+    if not name:
+        raise PydanticCustomError("empty_name", "full name is empty")
+    if len(name) > 100:
+        raise PydanticCustomError("name_too_long", "full name is longer than 100 characters")
+    if not all(ch.isalpha() or ch in " '-." or unicodedata.category(ch).startswith("M")
+               for ch in name):
+        raise PydanticCustomError("invalid_name", "full name may contain only letters (with "
+                                  "diacritics), spaces, apostrophes, hyphens and dots")
+    return name
+
+
+CitizenId = Annotated[str, AfterValidator(_citizen_id)]
+Phone = Annotated[str, AfterValidator(_phone)]
+Email = Annotated[str, AfterValidator(_email)]
+FullName = Annotated[str, StringConstraints(max_length=400), AfterValidator(_full_name)]
+Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z._-]+$")]
+AgencyCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{3}\.[0-9]{2}\.[0-9]{2}\.H[0-9]{2}$")]
+UnitCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{3}([0-9]{2})?$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class AddressIn(_Strict):
+    province_code: Annotated[str, StringConstraints(pattern=r"^[0-9]{2}$")]
+    commune_code: Annotated[str, StringConstraints(pattern=r"^[0-9]{5}$")]
+    detail: Annotated[str, StringConstraints(min_length=1, max_length=300)]
+
+
+class ApplicantIn(_Strict):
+    full_name: FullName
+    citizen_id: CitizenId
+    phone: Phone
+    email: Email | None = None
+    address: AddressIn
+    preferred_channel: Literal["email", "sms"] = "sms"
+    language: Literal["vi", "en"] = "vi"
+
+
+class DocumentIn(_Strict):
+    code: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+    """The catalogue's code of this component of the file."""
+    name: Annotated[str, StringConstraints(min_length=1, max_length=300)]
+    sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+    size_bytes: int = Field(ge=1, le=100_000_000)
+    digitized: bool = True
+
+
+FormValue = str | int | float | bool | None
+
+
+class ApplicationIn(_Strict):
+    """An application for one procedure, as the portal or the counter sends it."""
+
+    procedure_code: Code
+    channel: Literal["online", "counter", "post"]
+    receiving_unit_code: AgencyCode
+    """The centre that receives it: any centre of the province may receive any record."""
+    administrative_unit_code: UnitCode | None = None
+    """Commune (5 digits) or former district (3 digits) the case belongs to; default: the
+    applicant's commune."""
+    applicant: ApplicantIn
+    documents: list[DocumentIn] = Field(max_length=100)
+    form_data: dict[Annotated[str, StringConstraints(max_length=64)], FormValue] = Field(
+        default_factory=dict, max_length=200)
+    fee_vnd: int = Field(ge=0, le=1_000_000_000)
+    paid_online: bool = False
+    reused_data: bool = False
+    electronic_result: bool = False
+
+
+class ReceiptOut(BaseModel):
+    """Form 01 of Circular 01/2018: "giấy tiếp nhận hồ sơ và hẹn trả kết quả"."""
+
+    form: Literal["01"] = "01"
+    title: str = "Giấy tiếp nhận hồ sơ và hẹn trả kết quả"
+    record_code: str
+    procedure_code: str
+    procedure_name: str
+    receiving_unit_code: str
+    receiving_unit_name: str
+    applicant_name: str
+    documents: list[str]
+    fee_vnd: int
+    paid_online: bool
+    received_at: datetime
+    accepted_on: str
+    appointment: datetime
+    processing_days: int
+    tracking_path: str
+
+
+class SubmissionOut(BaseModel):
+    record_code: str
+    received_at: datetime
+    appointment: datetime
+    """The statutory due time (the appointment on the receipt)."""
+    receipt: ReceiptOut
+
+
+class HistoryEntryOut(BaseModel):
+    at: datetime
+    event_type: str
+    status: str
+    summary: str
+
+
+class RecordOut(BaseModel):
+    record_code: str
+    procedure_code: str
+    status: str
+    received_at: datetime
+    appointment_original: datetime
+    appointment_current: datetime
+    department_code: str | None
+    history: list[HistoryEntryOut]

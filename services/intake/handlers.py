@@ -1,0 +1,30 @@
+"""Intake's consumers: later events of a record, folded into its tracking page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from contracts.envelope import Envelope
+from services.runtime.errors import PoisonMessage
+
+from .store import RecordStore
+from .tracking import history_entry, track
+
+
+class TrackingHandler:
+    def __init__(self, store: RecordStore) -> None:
+        self._store = store
+
+    async def __call__(self, envelope: Envelope[Any]) -> None:
+        change = track(envelope)
+        if change is None:
+            return
+        entry = history_entry(envelope, change)
+        always = {} if change.status is not None else change.fields
+        status_fields = change.fields if change.status is not None else {}
+        applied = await self._store.record_event(
+            envelope.record_id, envelope.id, entry, always, change.status, status_fields,
+            envelope.time)
+        if applied is None:
+            raise PoisonMessage("unknown_record",
+                                f"{envelope.type} for a record intake never received")

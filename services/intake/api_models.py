@@ -151,7 +151,8 @@ class SubmissionOut(BaseModel):
 class HistoryEntryOut(BaseModel):
     at: datetime
     event_type: str
-    status: str
+    status: str | None
+    """The status this event set, or None when it left the status as it was."""
     summary: str
 
 

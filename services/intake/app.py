@@ -33,9 +33,8 @@ def create_app(settings: IntakeSettings | None = None, clock: Clock | None = Non
     applications = Applications(store, relay, load_catalog(), load_units(), calendar,
                                 runtime.clock, runtime.metrics)
     runtime.declare_topics(topics.RECORDS_SUBMITTED)
-    tracking = TrackingHandler(store)
-    for topic in (topics.RECORDS_ROUTED, topics.DEPARTMENT_UPDATES, topics.SLA_ALERTS):
-        runtime.subscribe(topic, tracking)
+    runtime.subscribe([topics.RECORDS_ROUTED, topics.DEPARTMENT_UPDATES, topics.SLA_ALERTS],
+                      TrackingHandler(store))
     runtime.on_start(store.create_indexes)
     runtime.run_in_background(relay.run)
     app = runtime.asgi(

@@ -18,10 +18,19 @@ from reference.units import Units
 from services.runtime.clock import Clock
 from services.runtime.problems import Problem
 
-from .api_models import ApplicationIn, RecordOut, SubmissionOut
-from .domain import SequenceExhausted, assess, due, fingerprint, format_record_code, receipt, submitted_event
+from .api_models import ApplicationIn, HistoryEntryOut, RecordOut, SubmissionOut
+from .domain import (
+    MAX_DAILY_SEQUENCE,
+    assess,
+    due,
+    fingerprint,
+    format_record_code,
+    receipt,
+    submitted_event,
+)
 from .relay import OutboxRelay
 from .store import RecordStore, Stored, outbox_entry
+from .tracking import fold
 
 log = logging.getLogger(__name__)
 
@@ -68,12 +77,12 @@ class Applications:
         when = due(assessment.procedure, received_at, self._calendar)
         unit = assessment.receiving_unit
         day = to_local(received_at).date()
-        try:
-            code = format_record_code(unit.code, day, await self._store.next_sequence(unit.code, day))
-        except SequenceExhausted:
+        sequence = await self._store.claim_sequence(unit.code, day, MAX_DAILY_SEQUENCE)
+        if sequence is None:
             self.rejected("sequence_exhausted")
             raise Problem(503, "sequence-exhausted", "Receiving unit full for today",
-                          "This receiving unit has issued 9,999 record codes today.") from None
+                          f"This receiving unit has issued {MAX_DAILY_SEQUENCE} record codes today.")
+        code = format_record_code(unit.code, day, sequence)
         event = submitted_event(application, assessment, code, when, self._calendar)
         envelope = Envelope.wrap(event, source="/motcua/intake", time=received_at)
         response = SubmissionOut(record_code=code, received_at=received_at,
@@ -83,16 +92,10 @@ class Applications:
         traceparent = _traceparent(span)
         record = {
             "_id": code, "idempotency_key": key, "fingerprint": digest,
-            "procedure_code": event.procedure_code, "status": "received",
-            "status_at": received_at, "received_at": received_at,
-            "appointment_original": when.due_at, "appointment_current": when.due_at,
-            "department_code": None,
+            "procedure_code": event.procedure_code, "received_at": received_at,
+            "submitted_event_id": envelope.id, "appointment_original": when.due_at,
             "application": application.model_dump(mode="json"),
             "response": response.model_dump(mode="json"),
-            "history": [{"event_id": envelope.id, "event_type": envelope.type,
-                         "at": received_at, "status": "received",
-                         "summary": "received; receipt issued"}],
-            "applied_events": [envelope.id],
             "outbox": [outbox_entry(1, topics.RECORDS_SUBMITTED, encode(envelope), traceparent)],
             "outbox_last_seq": 1, "outbox_sent_through": 0, "outbox_pending": True,
             "outbox_lease_until": received_at.replace(year=1970),
@@ -119,12 +122,18 @@ class Applications:
         if doc is None:
             raise Problem(404, "unknown-record", "No such record",
                           f"No record has the code {code}.")
+        received = {"at": doc["received_at"], "event_type": "vn.motcua.record.submitted",
+                    "status": "received", "summary": "received; receipt issued"}
+        tracking = fold(doc["appointment_original"],
+                        [received, *await self._store.history_of(code)])
         return RecordOut(
-            record_code=doc["_id"], procedure_code=doc["procedure_code"], status=doc["status"],
+            record_code=code, procedure_code=doc["procedure_code"], status=tracking.status,
             received_at=doc["received_at"], appointment_original=doc["appointment_original"],
-            appointment_current=doc["appointment_current"],
-            department_code=doc.get("department_code"),
-            history=sorted(doc["history"], key=lambda entry: entry["at"]))
+            appointment_current=tracking.appointment_current,
+            department_code=tracking.department_code,
+            history=[HistoryEntryOut(at=e["at"], event_type=e["event_type"],
+                                     status=e.get("status"), summary=e["summary"])
+                     for e in tracking.history])
 
 
 def _traceparent(span: Any) -> str | None:

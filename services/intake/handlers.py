@@ -19,12 +19,7 @@ class TrackingHandler:
         change = track(envelope)
         if change is None:
             return
-        entry = history_entry(envelope, change)
-        always = {} if change.status is not None else change.fields
-        status_fields = change.fields if change.status is not None else {}
-        applied = await self._store.record_event(
-            envelope.record_id, envelope.id, entry, always, change.status, status_fields,
-            envelope.time)
+        applied = await self._store.add_history(history_entry(envelope, change))
         if applied is None:
             raise PoisonMessage("unknown_record",
                                 f"{envelope.type} for a record intake never received")

@@ -1,7 +1,12 @@
-"""Intake's MongoDB port: records with their outbox in one document, daily sequences, idempotency.
+"""Intake's MongoDB port: records with their outbox in one document, record codes, tracking.
 
 A record and the event announcing it are written in a single insert (single-document atomicity,
 no transaction), so an accepted application can never exist without its pending event.
+
+Everything that must happen once under concurrency is an insert against a unique key (a claimed
+record code, an idempotency key, an applied event id): FerretDB 1.x over SQLite applies updates
+as read-modify-write without isolation, so two concurrent `$inc` or conditional updates on one
+document can both succeed. Unique inserts are safe there and on MongoDB alike.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
@@ -55,27 +60,37 @@ class RecordStore:
         return self._db()["records"]
 
     @property
-    def sequences(self) -> AsyncCollection[Document]:
-        return self._db()["sequences"]
+    def codes(self) -> AsyncCollection[Document]:
+        return self._db()["record_codes"]
+
+    @property
+    def history(self) -> AsyncCollection[Document]:
+        return self._db()["history"]
 
     async def create_indexes(self) -> None:
         await self.records.create_index([("idempotency_key", ASCENDING)], unique=True)
         await self.records.create_index([("outbox_pending", ASCENDING),
                                          ("outbox_lease_until", ASCENDING)])
+        await self.codes.create_index([("unit_day", ASCENDING), ("seq", DESCENDING)])
+        await self.history.create_index([("record_code", ASCENDING), ("at", ASCENDING)])
 
-    async def next_sequence(self, unit_code: str, day: date) -> int:
-        """The next number of a receiving unit's day, atomically (concurrent requests differ)."""
-        key = f"{unit_code}-{day:%y%m%d}"
-        for _ in range(3):
+    async def claim_sequence(self, unit_code: str, day: date, limit: int) -> int | None:
+        """The next free number of a receiving unit's day, claimed by a unique insert.
+
+        Starts after the highest number claimed so far; a number another request claimed first
+        is skipped. None when all numbers up to `limit` are taken.
+        """
+        unit_day = f"{unit_code}-{day:%y%m%d}"
+        last = await self.codes.find_one({"unit_day": unit_day}, sort=[("seq", DESCENDING)])
+        seq = int(last["seq"]) + 1 if last else 1
+        while seq <= limit:
             try:
-                doc = await self.sequences.find_one_and_update(
-                    {"_id": key}, {"$inc": {"value": 1}}, upsert=True,
-                    return_document=ReturnDocument.AFTER)
-                assert doc is not None
-                return int(doc["value"])
-            except DuplicateKeyError:  # two first-of-the-day upserts raced; the loser retries
-                continue
-        raise RuntimeError(f"could not allocate a sequence number for {key}")
+                await self.codes.insert_one({"_id": f"{unit_day}-{seq:04d}", "unit_day": unit_day,
+                                             "seq": seq})
+                return seq
+            except DuplicateKeyError:
+                seq += 1
+        return None
 
     async def find_by_key(self, key: str) -> Stored | None:
         doc = await self.records.find_one({"idempotency_key": key},
@@ -96,26 +111,19 @@ class RecordStore:
     async def get(self, code: str) -> Document | None:
         return await self.records.find_one({"_id": code}, {"outbox": 0, "application": 0})
 
-    async def record_event(self, code: str, event_id: str, entry: Document,
-                           always: Document, status: str | None, status_fields: Document,
-                           at: datetime) -> bool | None:
-        """Apply an event once: None if the record is unknown, False if it was already applied.
+    async def history_of(self, code: str) -> list[Document]:
+        return await self.history.find({"record_code": code}).sort("at", ASCENDING).to_list(None)
 
-        Events reach intake on several topics, so they may arrive out of order: the status (and
-        what goes with it) only moves forward in event time.
-        """
-        result = await self.records.update_one(
-            {"_id": code, "applied_events": {"$ne": event_id}},
-            {"$push": {"history": entry, "applied_events": event_id},
-             **({"$set": always} if always else {})})
-        if not result.modified_count:
-            exists = await self.records.count_documents({"_id": code}, limit=1)
-            return False if exists else None
-        if status is not None:
-            await self.records.update_one(
-                {"_id": code, "status_at": {"$lte": at}},
-                {"$set": {"status": status, "status_at": at, **status_fields}})
-        return True
+    async def add_history(self, entry: Document) -> bool | None:
+        """Add a tracking entry once (its `_id` is the event id): None if the record is unknown,
+        False if the event was already applied."""
+        if not await self.records.count_documents({"_id": entry["record_code"]}, limit=1):
+            return None
+        try:
+            await self.history.insert_one(entry)
+            return True
+        except DuplicateKeyError:
+            return False
 
     # --- outbox -------------------------------------------------------------------------------
 

@@ -54,5 +54,29 @@ def track(envelope: Envelope[Any]) -> TrackingChange | None:
 
 def history_entry(envelope: Envelope[Any], change: TrackingChange) -> dict[str, Any]:
     at: datetime = envelope.time
-    return {"event_id": envelope.id, "event_type": envelope.type, "at": at,
-            "status": change.status, "summary": change.summary}
+    return {"_id": envelope.id, "record_code": envelope.record_id, "event_type": envelope.type,
+            "at": at, "status": change.status, "summary": change.summary, "fields": change.fields}
+
+
+@dataclass(frozen=True)
+class Tracking:
+    """A record's tracking state, derived from its history: nothing to update, nothing to race."""
+
+    status: str
+    department_code: str | None
+    appointment_current: datetime
+    history: list[dict[str, Any]]
+
+
+def fold(appointment: datetime, history: list[dict[str, Any]]) -> Tracking:
+    """The latest status and fields in event time (events arrive on several topics, out of order)."""
+    status, department, current = "received", None, appointment
+    for entry in sorted(history, key=lambda item: item["at"]):
+        if entry.get("status"):
+            status = entry["status"]
+        fields = entry.get("fields") or {}
+        if "department_code" in fields:
+            department = fields["department_code"]
+        if fields.get("appointment_current") is not None:
+            current = fields["appointment_current"]
+    return Tracking(status, department, current, history)

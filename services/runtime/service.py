@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
@@ -72,16 +72,18 @@ class ServiceRuntime:
         """Logical topics this service publishes to; created (with their .dlq) at start."""
         self._topics.update(topics)
 
-    def subscribe(self, topic: str, handler: EventHandler, *, group: str | None = None,
-                  retry: RetryPolicy | None = None) -> None:
-        """Consume a logical topic with an explicit at-least-once policy and dead-lettering."""
+    def subscribe(self, topic: str | Sequence[str], handler: EventHandler, *,
+                  group: str | None = None, retry: RetryPolicy | None = None) -> None:
+        """Consume logical topics (one consumer, one group join) with an explicit at-least-once
+        policy and dead-lettering."""
         group_id = group or self.settings.consumer_group
-        self._topics.add(topic)
+        names = [topic] if isinstance(topic, str) else list(topic)
+        self._topics.update(names)
         processor = EventProcessor(
             handler, DeadLetters(self.broker, self.settings.service_name, group_id), retry)
 
         @self.broker.subscriber(
-            self.settings.topic(topic),
+            *(self.settings.topic(name) for name in names),
             group_id=group_id,
             ack_policy=AckPolicy.NACK_ON_ERROR,
             auto_offset_reset="earliest",

@@ -1,0 +1,110 @@
+"""Never lose an accepted application: broker outages and a killed intake, on a broker we control."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from pymongo import AsyncMongoClient
+
+from contracts import topics
+from contracts.envelope import headers_dict
+from deploy.local.kafka import KafkaNode
+from deploy.local.services import ServiceFleet
+from services.intake.app import create_app
+from services.intake.settings import IntakeSettings
+from tests.endpoints import Endpoints
+from tests.kafka_io import read_topic
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def kafka(tmp_path: Path) -> Iterator[KafkaNode]:
+    """A broker of this test's own, so that it can be stopped and started again."""
+    node = KafkaNode(tmp_path / "kafka")
+    node.prepare()
+    node.start()
+    yield node
+    node.stop()
+
+
+async def _published_codes(bootstrap: str, topic: str, count: int) -> list[tuple[str, str]]:
+    records = await read_topic(bootstrap, topic, count=count, timeout=90)
+    return [(r.key.decode(), headers_dict(r.headers)["ce_id"]) for r in records]
+
+
+async def test_applications_accepted_while_kafka_is_down_are_published_when_it_is_back(
+    kafka: KafkaNode, make_settings: Callable[..., Any],
+    make_application: Callable[..., dict[str, Any]],
+) -> None:
+    settings: IntakeSettings = make_settings(
+        IntakeSettings, KAFKA_BOOTSTRAP_SERVERS=kafka.bootstrap_servers, relay_idle_poll_s=0.2)
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://i")
+        kafka.stop()
+        responses = [await client.post("/applications", json=make_application(),
+                                       headers={"Idempotency-Key": f"outage-{i}"})
+                     for i in range(5)]
+        assert [r.status_code for r in responses] == [201] * 5
+        codes = sorted(r.json()["record_code"] for r in responses)
+        db = app.state.runtime.db
+        assert await db["records"].count_documents({"outbox_pending": True}) == 5
+        kafka.start()
+        published = await _published_codes(kafka.bootstrap_servers,
+                                            settings.topic(topics.RECORDS_SUBMITTED), 5)
+        assert sorted(code for code, _ in published) == codes
+        async with asyncio.timeout(30):
+            while await db["records"].count_documents({"outbox_pending": True}):
+                await asyncio.sleep(0.2)
+        await client.aclose()
+        await app.state.runtime.mongo.drop_database(settings.mongodb_database)
+
+
+async def test_killing_intake_between_write_and_publish_loses_nothing(
+    kafka: KafkaNode, endpoints: Endpoints, unique: str, tmp_path: Path,
+    make_application: Callable[..., dict[str, Any]],
+) -> None:
+    database = f"t{unique}_intake"
+    env = {"KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
+           "MONGODB_URI": endpoints.mongodb_uri, "MOTCUA_TOPIC_NAMESPACE": f"t{unique}.",
+           "MOTCUA_ENVIRONMENT": "test", "INTAKE_MONGODB_DATABASE": database,
+           "INTAKE_RELAY_IDLE_POLL_S": "0.2"}
+    fleet = ServiceFleet(env, tmp_path / "logs", names=("intake",))
+    topic = f"t{unique}.{topics.RECORDS_SUBMITTED}"
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(endpoints.mongodb_uri)
+    try:
+        first = fleet.start("intake")
+        kafka.stop()
+        async with httpx.AsyncClient(base_url=first.base_url, timeout=30) as client:
+            responses = [await client.post("/applications", json=make_application(),
+                                           headers={"Idempotency-Key": f"kill-{i}"})
+                         for i in range(5)]
+        assert [r.status_code for r in responses] == [201] * 5
+        codes = sorted(r.json()["record_code"] for r in responses)
+        fleet.kill("intake")  # SIGKILL: the events are stored, none was published
+        kafka.start()
+        fleet.start("intake")
+        published = await _published_codes(kafka.bootstrap_servers, topic, 5)
+        assert sorted(code for code, _ in published) == codes
+
+        # A crash after publishing but before marking leaves the event pending: it goes out
+        # again with the same event id, which consumers deduplicate.
+        fleet.kill("intake")
+        records = mongo[database]["records"]
+        await records.update_one({"_id": codes[0]}, {"$set": {
+            "outbox_pending": True, "outbox_sent_through": 0}})
+        fleet.start("intake")
+        again = await _published_codes(kafka.bootstrap_servers, topic, 6)
+        ids = {code: {event for c, event in again if c == code} for code in codes}
+        assert len([c for c, _ in again if c == codes[0]]) == 2
+        assert all(len(events) == 1 for events in ids.values())
+    finally:
+        fleet.stop_all()
+        await mongo.drop_database(database)
+        await mongo.close()

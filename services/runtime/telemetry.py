@@ -7,8 +7,9 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import (
     BatchSpanProcessor,
     SimpleSpanProcessor,
@@ -44,12 +45,32 @@ def read_spans(path: str | Path) -> list[dict[str, object]]:
     return [json.loads(line) for line in file.read_text(encoding="utf-8").splitlines() if line]
 
 
+class TextAttributes(SpanProcessor):
+    """FastStream's Kafka middleware records the message key as bytes, which OpenTelemetry does
+    not allow (exporters fail on it): turn such attributes into text when the span starts."""
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        for key, value in (span.attributes or {}).items():
+            if isinstance(value, bytes):
+                span.set_attribute(key, value.decode("utf-8", "replace"))
+
+    def on_end(self, span: ReadableSpan) -> None:
+        return None
+
+    def shutdown(self) -> None:
+        return None
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True
+
+
 def build_tracer_provider(settings: ServiceSettings) -> TracerProvider:
     provider = TracerProvider(resource=Resource.create({
         "service.name": f"motcua-{settings.service_name}",
         "service.namespace": "motcua",
         "deployment.environment.name": settings.environment,
     }))
+    provider.add_span_processor(TextAttributes())
     if settings.otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 

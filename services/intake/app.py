@@ -28,7 +28,7 @@ def create_app(settings: IntakeSettings | None = None, clock: Clock | None = Non
     relay = OutboxRelay(store, runtime.broker, settings, runtime.metrics,
                         batch_size=settings.relay_batch_size,
                         lease=timedelta(seconds=settings.relay_lease_s),
-                        idle_poll_s=settings.relay_idle_poll_s)
+                        sweep_interval=timedelta(seconds=settings.relay_sweep_s))
     calendar = load_calendar(provisional_years=settings.provisional_years)
     applications = Applications(store, relay, load_catalog(), load_units(), calendar,
                                 runtime.clock, runtime.metrics)

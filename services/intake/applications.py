@@ -98,12 +98,14 @@ class Applications:
             "response": response.model_dump(mode="json"),
             "outbox": [outbox_entry(1, topics.RECORDS_SUBMITTED, encode(envelope), traceparent)],
             "outbox_last_seq": 1, "outbox_sent_through": 0, "outbox_pending": True,
-            "outbox_lease_until": received_at.replace(year=1970),
+            # this process publishes it; other relays' sweeps leave it alone for the lease
+            "outbox_lease_until": received_at + self._relay.lease,
+            "tracking": [],
         }
         raced = await self._store.insert(record)
         if raced is not None:
             return self._replay(raced, digest)
-        self._relay.wake()
+        self._relay.enqueue(code)
         self._received.labels(channel=application.channel).inc()
         log.info("application accepted", extra={"record_id": code,
                                                 "procedure": event.procedure_code})
@@ -124,8 +126,7 @@ class Applications:
                           f"No record has the code {code}.")
         received = {"at": doc["received_at"], "event_type": "vn.motcua.record.submitted",
                     "status": "received", "summary": "received; receipt issued"}
-        tracking = fold(doc["appointment_original"],
-                        [received, *await self._store.history_of(code)])
+        tracking = fold(doc["appointment_original"], [received, *doc.get("tracking", [])])
         return RecordOut(
             record_code=code, procedure_code=doc["procedure_code"], status=tracking.status,
             received_at=doc["received_at"], appointment_original=doc["appointment_original"],

@@ -19,7 +19,8 @@ class TrackingHandler:
         change = track(envelope)
         if change is None:
             return
-        applied = await self._store.add_history(history_entry(envelope, change))
+        applied = await self._store.add_tracking(envelope.record_id,
+                                                 history_entry(envelope, change))
         if applied is None:
             raise PoisonMessage("unknown_record",
                                 f"{envelope.type} for a record intake never received")

@@ -1,8 +1,10 @@
 """The outbox relay: publishes events stored with their records, then marks them sent.
 
+Records accepted by this process are handed over in memory and published at once; a sweep (at
+start and every `sweep_interval`) picks up what an earlier or another process left unsent.
 At-least-once: a crash between publish and mark republishes the same message (same event id),
-which consumers deduplicate. While Kafka is down, records keep their pending events and the
-relay retries with backoff; intake keeps accepting applications meanwhile.
+which consumers deduplicate. While Kafka is down, the relay retries with backoff and intake keeps
+accepting applications.
 """
 
 from __future__ import annotations
@@ -10,7 +12,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import TypeVar
 
 from faststream.kafka import KafkaBroker
 from opentelemetry import context as otel_context
@@ -24,67 +29,93 @@ from .store import OutboxMessage, RecordStore
 
 log = logging.getLogger(__name__)
 _propagator = TraceContextTextMapPropagator()
+T = TypeVar("T")
 
 
 class OutboxRelay:
     def __init__(self, store: RecordStore, broker: KafkaBroker, settings: ServiceSettings,
                  metrics: CollectorRegistry, *, batch_size: int = 200,
-                 lease: timedelta = timedelta(seconds=30), idle_poll_s: float = 1.0) -> None:
+                 lease: timedelta = timedelta(seconds=30),
+                 sweep_interval: timedelta = timedelta(seconds=30)) -> None:
         self._store = store
         self._broker = broker
         self._settings = settings
         self._batch_size = batch_size
-        self._lease = lease
-        self._idle_poll_s = idle_poll_s
-        self._wake = asyncio.Event()
+        self.lease = lease
+        self._sweep_interval_s = sweep_interval.total_seconds()
+        self._queue: asyncio.Queue[str] = asyncio.Queue()
+        self._in_flight = 0
         self._published = Counter("motcua_outbox_published", "events published from the outbox",
                                   registry=metrics)
         self._failures = Counter("motcua_outbox_publish_failures",
                                  "outbox batches the broker did not take", registry=metrics)
-        self._pending = Gauge("motcua_outbox_pending", "records with unsent events (last seen)",
-                              registry=metrics)
+        Gauge("motcua_outbox_backlog", "records this relay knows to have unsent events",
+              registry=metrics).set_function(lambda: self._queue.qsize() + self._in_flight)
 
-    def wake(self) -> None:
-        """A new record was stored: publish now rather than at the next poll."""
-        self._wake.set()
+    def enqueue(self, record_code: str) -> None:
+        """A record was stored with a pending event: publish it now."""
+        self._queue.put_nowait(record_code)
 
     async def run(self) -> None:
+        await self._sweep_until_done()
+        next_sweep = time.monotonic() + self._sweep_interval_s
+        while True:
+            batch = await self._take(max(0.0, next_sweep - time.monotonic()))
+            if batch:
+                await self._publish_until_done(batch)
+            if time.monotonic() >= next_sweep:
+                await self._sweep_until_done()
+                next_sweep = time.monotonic() + self._sweep_interval_s
+
+    async def _take(self, wait_s: float) -> list[str]:
+        try:
+            first = await asyncio.wait_for(self._queue.get(), wait_s) if wait_s > 0 else None
+        except TimeoutError:
+            return []
+        batch = [first] if first else []
+        while len(batch) < self._batch_size and not self._queue.empty():
+            batch.append(self._queue.get_nowait())
+        self._in_flight = len(batch)
+        return batch
+
+    async def _sweep_until_done(self) -> None:
+        codes = await self._retrying(lambda: self._store.stale_pending(10 * self._batch_size,
+                                                                       self.lease))
+        for code in codes:
+            self.enqueue(code)
+        if codes:
+            log.info("outbox sweep found unsent events", extra={"records": len(codes)})
+
+    async def _publish_until_done(self, codes: list[str]) -> None:
+        await self._retrying(lambda: self.publish(codes))
+        self._in_flight = 0
+
+    async def _retrying(self, step: Callable[[], Awaitable[T]]) -> T:
         failures = 0
         while True:
             try:
-                sent = await self.publish_batch()
-                failures = 0
+                return await step()
             except Exception as error:
                 if not is_transient(error):
-                    log.exception("outbox relay failed")
+                    log.exception("outbox relay step failed")
                 failures += 1
                 self._failures.inc()
                 delay = min(10.0, 0.2 * 2 ** min(failures, 6)) * random.uniform(0.5, 1.0)
                 log.warning("outbox relay backing off", extra={
                     "error": type(error).__name__, "retry_in_s": round(delay, 2)})
                 await asyncio.sleep(delay)
-                continue
-            if sent == 0:
-                self._wake.clear()
-                try:
-                    await asyncio.wait_for(self._wake.wait(), self._idle_poll_s)
-                except TimeoutError:
-                    self._pending.set(await self._store.pending_count())
 
-    async def publish_batch(self) -> int:
-        """Publish one leased batch; returns how many events went out."""
-        token, messages = await self._store.claim_pending(self._batch_size, self._lease)
-        if not messages:
-            return 0
-        try:
-            confirmations = [await self._send(message) for message in messages]
-            await asyncio.gather(*confirmations)
-        except BaseException:
-            await self._store.release(token)
-            raise
-        await self._store.mark_sent(token, messages)
-        self._published.inc(len(messages))
-        return len(messages)
+    async def publish(self, codes: list[str]) -> int:
+        """Publish the unsent events of these records, wait for the broker, then mark them."""
+        pending = [await self._store.pending_messages(code) for code in codes]
+        confirmations = [await self._send(message) for messages, _ in pending
+                         for message in messages]
+        await asyncio.gather(*confirmations)
+        for code, (messages, last_seq) in zip(codes, pending, strict=True):
+            if messages:
+                await self._store.mark_sent(code, max(m.seq for m in messages), last_seq)
+        self._published.inc(len(confirmations))
+        return len(confirmations)
 
     async def _send(self, message: OutboxMessage) -> asyncio.Future[object]:
         """Hand one message to the producer (not awaiting the broker) inside its request's trace."""

@@ -18,7 +18,8 @@ class IntakeSettings(ServiceSettings):
     max_body_bytes: int = Field(256 * 1024, ge=1024, description="larger bodies get 413")
     relay_batch_size: int = Field(200, ge=1, le=5000)
     relay_lease_s: float = Field(30.0, gt=0, description="how long a relay holds unsent events")
-    relay_idle_poll_s: float = Field(1.0, gt=0)
+    relay_sweep_s: float = Field(
+        30.0, gt=0, description="how often to look for events an earlier process left unsent")
     provisional_years: tuple[int, ...] = Field(
         (2027,), description="years counted Monday-Friday minus fixed-date holidays until the "
                              "official calendar file is added")

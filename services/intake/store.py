@@ -1,23 +1,24 @@
-"""Intake's MongoDB port: records with their outbox in one document, record codes, tracking.
+"""Intake's MongoDB port: records with their outbox in one document, record codes, idempotency.
 
 A record and the event announcing it are written in a single insert (single-document atomicity,
 no transaction), so an accepted application can never exist without its pending event.
 
-Everything that must happen once under concurrency is an insert against a unique key (a claimed
-record code, an idempotency key, an applied event id): FerretDB 1.x over SQLite applies updates
-as read-modify-write without isolation, so two concurrent `$inc` or conditional updates on one
-document can both succeed. Unique inserts are safe there and on MongoDB alike.
+Two facts of FerretDB 1.x over SQLite shape this module (MongoDB has neither problem):
+* only a filter that is exactly `{"_id": value}` uses an index; any other filter scans the whole
+  collection. Every lookup on the request path is therefore by `_id`.
+* an update is a read-modify-write without isolation: two concurrent `$inc` or conditional
+  updates of one document can both "win". Whatever must happen once under concurrency is an
+  insert against a unique key (a record code, an idempotency key), which is safe everywhere.
 """
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING
+from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
@@ -26,10 +27,6 @@ from contracts.envelope import KafkaMessage
 
 Document = dict[str, Any]
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-class IdempotencyConflict(Exception):
-    """The key was used before, for a different request."""
 
 
 @dataclass(frozen=True)
@@ -64,106 +61,115 @@ class RecordStore:
         return self._db()["record_codes"]
 
     @property
-    def history(self) -> AsyncCollection[Document]:
-        return self._db()["history"]
+    def keys(self) -> AsyncCollection[Document]:
+        return self._db()["idempotency_keys"]
 
     async def create_indexes(self) -> None:
         await self.records.create_index([("idempotency_key", ASCENDING)], unique=True)
         await self.records.create_index([("outbox_pending", ASCENDING),
                                          ("outbox_lease_until", ASCENDING)])
-        await self.codes.create_index([("unit_day", ASCENDING), ("seq", DESCENDING)])
-        await self.history.create_index([("record_code", ASCENDING), ("at", ASCENDING)])
+
+    # --- record codes -------------------------------------------------------------------------
 
     async def claim_sequence(self, unit_code: str, day: date, limit: int) -> int | None:
         """The next free number of a receiving unit's day, claimed by a unique insert.
 
-        Starts after the highest number claimed so far; a number another request claimed first
-        is skipped. None when all numbers up to `limit` are taken.
+        A hint document remembers the last number given; it may lag under concurrency, which
+        only costs a few refused inserts. None when every number up to `limit` is taken.
         """
         unit_day = f"{unit_code}-{day:%y%m%d}"
-        last = await self.codes.find_one({"unit_day": unit_day}, sort=[("seq", DESCENDING)])
-        seq = int(last["seq"]) + 1 if last else 1
+        hint = await self.codes.find_one({"_id": unit_day})
+        seq = int(hint["last"]) + 1 if hint else 1
         while seq <= limit:
             try:
-                await self.codes.insert_one({"_id": f"{unit_day}-{seq:04d}", "unit_day": unit_day,
-                                             "seq": seq})
-                return seq
+                await self.codes.insert_one({"_id": f"{unit_day}-{seq:04d}"})
             except DuplicateKeyError:
                 seq += 1
+                continue
+            await self.codes.update_one({"_id": unit_day}, {"$max": {"last": seq}}, upsert=True)
+            return seq
         return None
 
+    # --- records and idempotency --------------------------------------------------------------
+
     async def find_by_key(self, key: str) -> Stored | None:
-        doc = await self.records.find_one({"idempotency_key": key},
+        entry = await self.keys.find_one({"_id": key})
+        if entry is None:
+            return None
+        doc = await self.records.find_one({"_id": entry["record_code"]},
                                           {"fingerprint": 1, "response": 1})
         return Stored(doc["fingerprint"], doc["response"]) if doc else None
 
     async def insert(self, record: Document) -> Stored | None:
         """Insert a new record; if its idempotency key won a race elsewhere, return that one."""
+        key = record["idempotency_key"]
         try:
             await self.records.insert_one(record)
-            return None
         except DuplicateKeyError:
-            existing = await self.find_by_key(record["idempotency_key"])
-            if existing is None:
+            # Rare: a concurrent retry, or a crash before the key entry below was written.
+            doc = await self.records.find_one({"idempotency_key": key},
+                                              {"fingerprint": 1, "response": 1})
+            if doc is None:
                 raise
-            return existing
+            await self._remember_key(key, doc["_id"])
+            return Stored(doc["fingerprint"], doc["response"])
+        await self._remember_key(key, record["_id"])
+        return None
+
+    async def _remember_key(self, key: str, code: str) -> None:
+        try:
+            await self.keys.insert_one({"_id": key, "record_code": code})
+        except DuplicateKeyError:
+            pass
 
     async def get(self, code: str) -> Document | None:
         return await self.records.find_one({"_id": code}, {"outbox": 0, "application": 0})
 
-    async def history_of(self, code: str) -> list[Document]:
-        return await self.history.find({"record_code": code}).sort("at", ASCENDING).to_list(None)
+    async def add_tracking(self, code: str, entry: Document) -> bool | None:
+        """Append a tracking entry once: None if the record is unknown, False if already there.
 
-    async def add_history(self, entry: Document) -> bool | None:
-        """Add a tracking entry once (its `_id` is the event id): None if the record is unknown,
-        False if the event was already applied."""
-        if not await self.records.count_documents({"_id": entry["record_code"]}, limit=1):
+        Checked and written by `_id`: one consumer handles a record's events one at a time.
+        """
+        doc = await self.records.find_one({"_id": code}, {"tracking.event_id": 1})
+        if doc is None:
             return None
-        try:
-            await self.history.insert_one(entry)
-            return True
-        except DuplicateKeyError:
+        if any(item.get("event_id") == entry["event_id"] for item in doc.get("tracking", [])):
             return False
+        await self.records.update_one({"_id": code}, {"$push": {"tracking": entry}})
+        return True
 
     # --- outbox -------------------------------------------------------------------------------
 
-    async def claim_pending(self, limit: int, lease: timedelta) -> tuple[str, list[OutboxMessage]]:
-        """Lease up to `limit` records with unsent events; another relay skips them meanwhile."""
+    async def pending_messages(self, code: str) -> tuple[list[OutboxMessage], int]:
+        """A record's unsent events, and the sequence number of its last event."""
+        doc = await self.records.find_one(
+            {"_id": code}, {"outbox": 1, "outbox_sent_through": 1, "outbox_last_seq": 1})
+        if doc is None:
+            return [], 0
+        sent = doc.get("outbox_sent_through", 0)
+        pending = [_message(code, entry) for entry in doc["outbox"] if entry["seq"] > sent]
+        return pending, int(doc.get("outbox_last_seq", 0))
+
+    async def mark_sent(self, code: str, seq: int, last_seq: int) -> None:
+        """Record that events up to `seq` went out; the record stops being pending at its last."""
+        update: Document = {"outbox_sent_through": seq, "outbox_published_at": datetime.now(UTC)}
+        if seq >= last_seq:
+            update["outbox_pending"] = False
+        await self.records.update_one({"_id": code}, {"$set": update})
+
+    async def stale_pending(self, limit: int, lease: timedelta) -> list[str]:
+        """Records whose events are still unsent after their lease: a relay died, or the broker
+        was down. Leased again so that other relays leave them alone for a while.
+
+        A full scan on FerretDB, an index range on MongoDB; run rarely (start-up, sweeps).
+        """
         now = datetime.now(UTC)  # leases use real time, never a test clock
         due = {"outbox_pending": True, "outbox_lease_until": {"$lte": now}}
-        ids = [doc["_id"] async for doc in self.records.find(due, {"_id": 1}).limit(limit)]
-        if not ids:
-            return "", []
-        token = uuid.uuid4().hex
-        await self.records.update_many(
-            {**due, "_id": {"$in": ids}},
-            {"$set": {"outbox_lease_until": now + lease, "outbox_claim": token}})
-        messages: list[OutboxMessage] = []
-        async for doc in self.records.find({"_id": {"$in": ids}, "outbox_claim": token},
-                                           {"outbox": 1, "outbox_sent_through": 1}):
-            for entry in doc["outbox"]:
-                if entry["seq"] > doc.get("outbox_sent_through", 0):
-                    messages.append(_message(doc["_id"], entry))
-        return token, messages
-
-    async def mark_sent(self, token: str, sent: Sequence[OutboxMessage]) -> None:
-        """Record what went out; a record is no longer pending once its last event is sent."""
-        last: dict[str, int] = {}
-        for message in sent:
-            last[message.record_code] = max(last.get(message.record_code, 0), message.seq)
-        for code, seq in last.items():
-            await self.records.update_one(
-                {"_id": code, "outbox_claim": token},
-                {"$set": {"outbox_sent_through": seq, "outbox_lease_until": EPOCH,
-                          "outbox_published_at": datetime.now(UTC)}})
-            await self.records.update_one(
-                {"_id": code, "outbox_last_seq": seq},
-                {"$set": {"outbox_pending": False}})
-
-    async def release(self, token: str) -> None:
-        """Give leased records back at once (the broker refused; retry without waiting the lease)."""
-        await self.records.update_many({"outbox_claim": token},
-                                       {"$set": {"outbox_lease_until": EPOCH}})
+        codes = [doc["_id"] async for doc in self.records.find(due, {"_id": 1}).limit(limit)]
+        for code in codes:
+            await self.records.update_one({"_id": code},
+                                          {"$set": {"outbox_lease_until": now + lease}})
+        return codes
 
     async def pending_count(self) -> int:
         return await self.records.count_documents({"outbox_pending": True})

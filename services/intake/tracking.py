@@ -54,7 +54,7 @@ def track(envelope: Envelope[Any]) -> TrackingChange | None:
 
 def history_entry(envelope: Envelope[Any], change: TrackingChange) -> dict[str, Any]:
     at: datetime = envelope.time
-    return {"_id": envelope.id, "record_code": envelope.record_id, "event_type": envelope.type,
+    return {"event_id": envelope.id, "event_type": envelope.type,
             "at": at, "status": change.status, "summary": change.summary, "fields": change.fields}
 
 
@@ -71,7 +71,8 @@ class Tracking:
 def fold(appointment: datetime, history: list[dict[str, Any]]) -> Tracking:
     """The latest status and fields in event time (events arrive on several topics, out of order)."""
     status, department, current = "received", None, appointment
-    for entry in sorted(history, key=lambda item: item["at"]):
+    ordered = sorted(history, key=lambda item: item["at"])
+    for entry in ordered:
         if entry.get("status"):
             status = entry["status"]
         fields = entry.get("fields") or {}
@@ -79,4 +80,4 @@ def fold(appointment: datetime, history: list[dict[str, Any]]) -> Tracking:
             department = fields["department_code"]
         if fields.get("appointment_current") is not None:
             current = fields["appointment_current"]
-    return Tracking(status, department, current, history)
+    return Tracking(status, department, current, ordered)

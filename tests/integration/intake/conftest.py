@@ -41,7 +41,7 @@ class Intake:
 
 @pytest.fixture
 async def intake(make_settings: Callable[..., Any]) -> AsyncIterator[Intake]:
-    settings: IntakeSettings = make_settings(IntakeSettings, relay_idle_poll_s=0.2)
+    settings: IntakeSettings = make_settings(IntakeSettings)
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)

@@ -43,7 +43,7 @@ async def test_applications_accepted_while_kafka_is_down_are_published_when_it_i
     make_application: Callable[..., dict[str, Any]],
 ) -> None:
     settings: IntakeSettings = make_settings(
-        IntakeSettings, KAFKA_BOOTSTRAP_SERVERS=kafka.bootstrap_servers, relay_idle_poll_s=0.2)
+        IntakeSettings, KAFKA_BOOTSTRAP_SERVERS=kafka.bootstrap_servers)
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://i")
@@ -74,7 +74,7 @@ async def test_killing_intake_between_write_and_publish_loses_nothing(
     env = {"KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
            "MONGODB_URI": endpoints.mongodb_uri, "MOTCUA_TOPIC_NAMESPACE": f"t{unique}.",
            "MOTCUA_ENVIRONMENT": "test", "INTAKE_MONGODB_DATABASE": database,
-           "INTAKE_RELAY_IDLE_POLL_S": "0.2"}
+           "INTAKE_RELAY_LEASE_S": "1", "INTAKE_RELAY_SWEEP_S": "1"}
     fleet = ServiceFleet(env, tmp_path / "logs", names=("intake",))
     topic = f"t{unique}.{topics.RECORDS_SUBMITTED}"
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(endpoints.mongodb_uri)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -85,7 +86,7 @@ def test_event_after_hours_counts_from_the_next_working_day_morning() -> None:
 def test_tracking_fold_takes_the_latest_status_in_event_time() -> None:
     t0 = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
     new_date = t0 + timedelta(days=9)
-    history = [
+    history: list[dict[str, Any]] = [
         {"at": t0 + timedelta(minutes=2), "status": "processing", "fields": {}},
         {"at": t0, "status": "received", "fields": {}},
         {"at": t0 + timedelta(minutes=1), "status": "transferred",

@@ -1,0 +1,108 @@
+"""`python -m benchmarks.intake`: POST /applications with N concurrent clients on loopback.
+
+Starts the local stack (unless KAFKA_BOOTSTRAP_SERVERS and MONGODB_URI are set) and intake as
+its own process, then prints applications/s, latency percentiles, errors, how long the outbox
+took to publish everything, and intake's peak memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from reference.catalog import load_catalog
+from reference.units import load_units
+from services.intake.examples import applications
+
+from .common import endpoints, peak_rss_mib, percentile
+
+
+async def drive(base_url: str, bodies: list[dict[str, Any]], concurrency: int
+                ) -> tuple[list[float], dict[int, int], float]:
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    for body in bodies:
+        queue.put_nowait(body)
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+
+    async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits) as client:
+        async def worker() -> None:
+            while not queue.empty():
+                body = queue.get_nowait()
+                started = time.perf_counter()
+                try:
+                    response = await client.post("/applications", json=body,
+                                                 headers={"Idempotency-Key": str(uuid.uuid4())})
+                    status = response.status_code
+                except httpx.HTTPError:
+                    status = 0
+                latencies.append(time.perf_counter() - started)
+                statuses[status] = statuses.get(status, 0) + 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    return latencies, statuses, elapsed
+
+
+async def outbox_drained(base_url: str, limit_s: float = 300) -> float:
+    """Seconds until intake reports no record with unsent events."""
+    started = time.perf_counter()
+    async with httpx.AsyncClient(base_url=base_url) as client:
+        while time.perf_counter() - started < limit_s:
+            published = pending = None
+            for line in (await client.get("/metrics")).text.splitlines():
+                if line.startswith("motcua_outbox_backlog "):
+                    pending = float(line.split()[1])
+                if line.startswith("motcua_outbox_published_total "):
+                    published = float(line.split()[1])
+            if pending == 0 and published:
+                return time.perf_counter() - started
+            await asyncio.sleep(0.2)
+    return float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.intake", description=__doc__)
+    parser.add_argument("--n", type=int, default=2000, help="applications to submit")
+    parser.add_argument("--concurrency", type=int, default=32)
+    args = parser.parse_args()
+    from deploy.local.services import ServiceFleet
+
+    bodies = applications(load_catalog(), load_units(), args.n, seed=1)
+    with endpoints() as env, tempfile.TemporaryDirectory() as logs:
+        run = uuid.uuid4().hex[:8]
+        fleet = ServiceFleet({**env, "MOTCUA_TOPIC_NAMESPACE": f"bench{run}.",
+                              "INTAKE_MONGODB_DATABASE": f"bench{run}_intake",
+                              "LOG_LEVEL": "WARNING"},
+                             Path(logs), names=("intake",))
+        try:
+            intake = fleet.start("intake")
+            latencies, statuses, elapsed = asyncio.run(drive(intake.base_url, bodies,
+                                                             args.concurrency))
+            drain = asyncio.run(outbox_drained(intake.base_url))
+            pid = intake.process.pid
+            memory = peak_rss_mib(pid) if pid else float("nan")
+        finally:
+            fleet.stop_all()
+    ok = statuses.get(201, 0)
+    print(f"intake: {args.n} applications, {args.concurrency} concurrent clients, loopback")
+    print(f"  throughput      {ok / elapsed:8.1f} applications/s accepted ({elapsed:.1f}s)")
+    print(f"  latency p50     {percentile(latencies, 50) * 1000:8.1f} ms")
+    print(f"  latency p95     {percentile(latencies, 95) * 1000:8.1f} ms")
+    print(f"  latency p99     {percentile(latencies, 99) * 1000:8.1f} ms")
+    print(f"  responses       {dict(sorted(statuses.items()))}  errors {args.n - ok}")
+    print(f"  outbox drained  {drain:8.1f} s after the last response")
+    print(f"  intake peak RSS {memory:8.1f} MiB")
+
+
+if __name__ == "__main__":
+    main()

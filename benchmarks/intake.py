@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import tempfile
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,6 +18,8 @@ import httpx
 from reference.catalog import load_catalog
 from reference.units import load_units
 from services.intake.examples import applications
+
+from deploy.local.stack import REPO_ROOT
 
 from .common import endpoints, peak_rss_mib, percentile
 
@@ -78,12 +78,13 @@ def main() -> None:
     from deploy.local.services import ServiceFleet
 
     bodies = applications(load_catalog(), load_units(), args.n, seed=1)
-    with endpoints() as env, tempfile.TemporaryDirectory() as logs:
+    logs = REPO_ROOT / ".local" / "bench-logs"
+    with endpoints() as env:
         run = uuid.uuid4().hex[:8]
         fleet = ServiceFleet({**env, "MOTCUA_TOPIC_NAMESPACE": f"bench{run}.",
                               "INTAKE_MONGODB_DATABASE": f"bench{run}_intake",
                               "LOG_LEVEL": "WARNING"},
-                             Path(logs), names=("intake",))
+                             logs, names=("intake",))
         try:
             intake = fleet.start("intake")
             latencies, statuses, elapsed = asyncio.run(drive(intake.base_url, bodies,
@@ -102,6 +103,7 @@ def main() -> None:
     print(f"  responses       {dict(sorted(statuses.items()))}  errors {args.n - ok}")
     print(f"  outbox drained  {drain:8.1f} s after the last response")
     print(f"  intake peak RSS {memory:8.1f} MiB")
+    print(f"  intake log      {logs / 'intake.log'}")
 
 
 if __name__ == "__main__":

@@ -15,11 +15,10 @@ from typing import Any
 
 import httpx
 
+from deploy.local.stack import REPO_ROOT
 from reference.catalog import load_catalog
 from reference.units import load_units
 from services.intake.examples import applications
-
-from deploy.local.stack import REPO_ROOT
 
 from .common import endpoints, peak_rss_mib, percentile
 

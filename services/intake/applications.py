@@ -85,7 +85,7 @@ class Applications:
         code = format_record_code(unit.code, day, sequence)
         event = submitted_event(application, assessment, code, when, self._calendar)
         envelope = Envelope.wrap(event, source="/motcua/intake", time=received_at)
-        response = SubmissionOut(record_code=code, received_at=received_at,
+        response = SubmissionOut(record_code=code, received_at=to_local(received_at),
                                  appointment=when.due_at, receipt=receipt(event, when, unit))
         span = trace.get_current_span()
         span.set_attribute("motcua.record_id", code)
@@ -129,10 +129,11 @@ class Applications:
         tracking = fold(doc["appointment_original"], [received, *doc.get("tracking", [])])
         return RecordOut(
             record_code=code, procedure_code=doc["procedure_code"], status=tracking.status,
-            received_at=doc["received_at"], appointment_original=doc["appointment_original"],
-            appointment_current=tracking.appointment_current,
+            received_at=to_local(doc["received_at"]),
+            appointment_original=to_local(doc["appointment_original"]),
+            appointment_current=to_local(tracking.appointment_current),
             department_code=tracking.department_code,
-            history=[HistoryEntryOut(at=e["at"], event_type=e["event_type"],
+            history=[HistoryEntryOut(at=to_local(e["at"]), event_type=e["event_type"],
                                      status=e.get("status"), summary=e["summary"])
                      for e in tracking.history])
 

@@ -13,7 +13,7 @@ from reference.calendar import WorkingCalendar
 from reference.catalog import Catalog, Procedure
 from reference.deadlines import Appointment, appointment
 from reference.errors import UnknownProcedure, UnknownUnit
-from reference.localtime import local_instant
+from reference.localtime import local_instant, to_local
 from reference.units import ReceivingUnit, Units
 from services.runtime.problems import FieldProblem
 
@@ -152,6 +152,6 @@ def receipt(event: RecordSubmitted, when: Appointment, unit: ReceivingUnit) -> R
         procedure_name=event.procedure_name, receiving_unit_code=unit.code,
         receiving_unit_name=unit.name, applicant_name=event.applicant.full_name,
         documents=[document.name for document in event.documents], fee_vnd=event.fee_vnd,
-        paid_online=event.paid_online, received_at=event.received_at,
+        paid_online=event.paid_online, received_at=to_local(event.received_at),
         accepted_on=when.accepted_on.isoformat(), appointment=when.due_at,
         processing_days=event.processing_days, tracking_path=f"/records/{event.record_code}")

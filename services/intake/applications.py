@@ -10,12 +10,13 @@ from opentelemetry import trace
 from prometheus_client import CollectorRegistry, Counter
 
 from contracts import topics
-from contracts.envelope import Envelope, encode
+from contracts.envelope import Envelope
 from reference.calendar import WorkingCalendar
 from reference.catalog import Catalog
 from reference.localtime import to_local
 from reference.units import Units
 from services.runtime.clock import Clock
+from services.runtime.outbox import stored_message
 from services.runtime.problems import Problem
 
 from .api_models import ApplicationIn, HistoryEntryOut, RecordOut, SubmissionOut
@@ -96,7 +97,8 @@ class Applications:
             "submitted_event_id": envelope.id, "appointment_original": when.due_at,
             "application": application.model_dump(mode="json"),
             "response": response.model_dump(mode="json"),
-            "outbox": [outbox_entry(1, topics.RECORDS_SUBMITTED, encode(envelope), traceparent)],
+            "outbox": [outbox_entry(1, stored_message(topics.RECORDS_SUBMITTED, envelope,
+                                                      traceparent))],
             "outbox_last_seq": 1, "outbox_sent_through": 0, "outbox_pending": True,
             # this process publishes it; other relays' sweeps leave it alone for the lease
             "outbox_lease_until": received_at + self._relay.lease,

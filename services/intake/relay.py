@@ -18,17 +18,15 @@ from datetime import timedelta
 from typing import TypeVar
 
 from faststream.kafka import KafkaBroker
-from opentelemetry import context as otel_context
-from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from services.runtime.errors import is_transient
+from services.runtime.outbox import send_stored
 from services.runtime.settings import ServiceSettings
 
-from .store import OutboxMessage, RecordStore
+from .store import RecordStore
 
 log = logging.getLogger(__name__)
-_propagator = TraceContextTextMapPropagator()
 T = TypeVar("T")
 
 
@@ -108,27 +106,10 @@ class OutboxRelay:
     async def publish(self, codes: list[str]) -> int:
         """Publish the unsent events of these records, wait for the broker, then mark them."""
         pending = [await self._store.pending_messages(code) for code in codes]
-        confirmations = [await self._send(message) for messages, _ in pending
-                         for message in messages]
-        await asyncio.gather(*confirmations)
+        stored = [message.stored for messages, _ in pending for message in messages]
+        await send_stored(self._broker, self._settings, stored)
         for code, (messages, last_seq) in zip(codes, pending, strict=True):
             if messages:
                 await self._store.mark_sent(code, max(m.seq for m in messages), last_seq)
-        self._published.inc(len(confirmations))
-        return len(confirmations)
-
-    async def _send(self, message: OutboxMessage) -> asyncio.Future[object]:
-        """Hand one message to the producer (not awaiting the broker) inside its request's trace."""
-        parent = _propagator.extract({"traceparent": message.traceparent or ""})
-        token = otel_context.attach(parent)
-        try:
-            future: asyncio.Future[object] = await self._broker.publish(
-                message.message.value,
-                topic=self._settings.topic(message.topic),
-                key=message.message.key,
-                headers=message.message.header_map(),
-                no_confirm=True,
-            )
-            return future
-        finally:
-            otel_context.detach(token)
+        self._published.inc(len(stored))
+        return len(stored)

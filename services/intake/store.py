@@ -23,8 +23,6 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from contracts.envelope import KafkaMessage
-
 Document = dict[str, Any]
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -41,9 +39,8 @@ class Stored:
 class OutboxMessage:
     record_code: str
     seq: int
-    topic: str
-    message: KafkaMessage
-    traceparent: str | None
+    stored: Document
+    """A `services.runtime.outbox.stored_message` document."""
 
 
 class RecordStore:
@@ -175,13 +172,9 @@ class RecordStore:
         return await self.records.count_documents({"outbox_pending": True})
 
 
-def outbox_entry(seq: int, topic: str, message: KafkaMessage, traceparent: str | None) -> Document:
-    return {"seq": seq, "topic": topic, "key": message.key.decode(),
-            "value": message.value.decode(), "headers": message.header_map(),
-            "traceparent": traceparent}
+def outbox_entry(seq: int, stored: Document) -> Document:
+    return {"seq": seq, **stored}
 
 
 def _message(code: str, entry: Document) -> OutboxMessage:
-    message = KafkaMessage(key=entry["key"].encode(), value=entry["value"].encode(),
-                           headers=[(k, v.encode()) for k, v in entry["headers"].items()])
-    return OutboxMessage(code, int(entry["seq"]), entry["topic"], message, entry.get("traceparent"))
+    return OutboxMessage(code, int(entry["seq"]), entry)

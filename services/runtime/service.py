@@ -52,6 +52,7 @@ class ServiceRuntime:
         self.clock: Clock = clock or (MovableClock() if settings.test_clock else SystemClock())
         self.metrics = CollectorRegistry()
         self._topics: set[str] = set()
+        self._ensured: set[str] = set()
         self._mongo: AsyncMongoClient[Document] | None = None
         self._on_start: list[Hook] = []
         self._loops: list[Callable[[], Coroutine[Any, Any, None]]] = []
@@ -92,6 +93,12 @@ class ServiceRuntime:
         async def consume(message: KafkaMessage) -> None:
             await processor.process(message.raw_message)
 
+    async def ensure_topic(self, topic: str) -> None:
+        """Create a logical topic on first use (department topics appear with departments)."""
+        if topic not in self._ensured:
+            await ensure_topics(self.settings, [topic])
+            self._ensured.add(topic)
+
     def on_start(self, hook: Hook) -> None:
         """Run once connected, before consuming (e.g. create indexes)."""
         self._on_start.append(hook)
@@ -102,6 +109,7 @@ class ServiceRuntime:
 
     async def start(self) -> None:
         await ensure_topics(self.settings, self._topics)
+        self._ensured = set(self._topics)
         self._mongo = AsyncMongoClient(self.settings.mongodb_uri, tz_aware=True,
                                        appname=f"motcua-{self.settings.service_name}")
         for hook in self._on_start:

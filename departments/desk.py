@@ -1,0 +1,159 @@
+"""A department desk: the smallest consumer a department needs, in a shape to copy.
+
+It reads the department's own topic `routed.<code>.v1` (CloudEvents Kafka binding, binary mode:
+`ce_*` headers, JSON body), decides what to do with each record it is assigned, and answers on
+`records.department-updates.v1`, keyed by the record code:
+
+* accept (RecordAccepted), or return it as not ours (RecordReturnedMisrouted, with a reason);
+* ask the applicant for a supplement (SupplementRequested), later resolve (RecordResolved).
+
+Rules it keeps, and a department's own implementation must keep too:
+* consumer group of its own, offsets committed only after the answer is acknowledged by Kafka;
+* at-least-once: the same assignment may arrive twice, so answer with the same event id
+  (here derived from the assignment's event id), and routing applies it once;
+* never answer for a record that was not assigned to this department.
+
+Run one: `python -m departments.desk SO-TU-PHAP --accept` (see `--help`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from faststream.message import StreamMessage
+from faststream.middlewares import AckPolicy
+
+from contracts import topics
+from contracts.department.v1 import (
+    DepartmentUpdate,
+    RecordAccepted,
+    RecordAssigned,
+    RecordResolved,
+    RecordReturnedMisrouted,
+    SupplementRequested,
+)
+from contracts.envelope import Envelope, decode, encode
+
+log = logging.getLogger(__name__)
+
+Policy = Callable[[RecordAssigned], Awaitable[list[DepartmentUpdate]]]
+
+
+def answer_id(assignment_id: str, n: int) -> str:
+    """The same answer to the same assignment always has the same event id."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"motcua-desk:{assignment_id}:{n}"))
+
+
+async def _raw(message: StreamMessage[object]) -> bytes:
+    return message.body
+
+
+class DepartmentDesk:
+    def __init__(self, code: str, bootstrap_servers: str, policy: Policy, *,
+                 namespace: str = "", group: str | None = None) -> None:
+        self.code = code
+        self.namespace = namespace
+        self.broker = KafkaBroker(bootstrap_servers, client_id=f"desk-{code}",
+                                  logger=logging.getLogger(f"desk.{code}"),
+                                  log_level=logging.DEBUG)
+        self.answered: list[Envelope[DepartmentUpdate]] = []
+        self._policy = policy
+
+        @self.broker.subscriber(f"{namespace}{topics.department_topic(code)}",
+                                group_id=group or f"desk-{code}", auto_offset_reset="earliest",
+                                ack_policy=AckPolicy.NACK_ON_ERROR, decoder=_raw)
+        async def on_assignment(message: KafkaMessage) -> None:
+            record = message.raw_message
+            assert not isinstance(record, tuple), "one message at a time"
+            envelope = decode(record.key, record.value, record.headers).narrow(RecordAssigned)
+            if envelope.data.department_code != code:
+                log.warning("assignment for another department ignored")
+                return
+            for n, update in enumerate(await self._policy(envelope.data)):
+                await self._answer(update, answer_id(envelope.id, n))
+
+    async def _answer(self, update: DepartmentUpdate, event_id: str) -> None:
+        envelope = Envelope.wrap(update, source=f"/departments/{self.code}",
+                                 time=datetime.now(UTC), id=event_id)
+        message = encode(envelope)
+        await self.broker.publish(message.value,
+                                  topic=f"{self.namespace}{topics.DEPARTMENT_UPDATES}",
+                                  key=message.key, headers=message.header_map())
+        self.answered.append(envelope)
+
+    async def start(self) -> None:
+        await self.broker.start()
+
+    async def stop(self) -> None:
+        await self.broker.stop()
+
+
+# --- ready-made policies (the demo and the tests use them) -------------------------------------
+
+def accept(code: str) -> Policy:
+    async def policy(assigned: RecordAssigned) -> list[DepartmentUpdate]:
+        return [RecordAccepted(record_code=assigned.record.record_code, department_code=code)]
+    return policy
+
+
+def return_as_misrouted(code: str, reason: str = "Không thuộc thẩm quyền giải quyết") -> Policy:
+    async def policy(assigned: RecordAssigned) -> list[DepartmentUpdate]:
+        return [RecordReturnedMisrouted(record_code=assigned.record.record_code,
+                                        department_code=code, reason=reason)]
+    return policy
+
+
+def accept_then_request_supplement(code: str) -> Policy:
+    async def policy(assigned: RecordAssigned) -> list[DepartmentUpdate]:
+        record = assigned.record.record_code
+        return [RecordAccepted(record_code=record, department_code=code),
+                SupplementRequested(record_code=record, department_code=code,
+                                    missing=("Bản sao giấy tờ chứng minh chỗ ở",),
+                                    reason="Thiếu giấy tờ chứng minh chỗ ở hợp pháp")]
+    return policy
+
+
+def accept_and_resolve(code: str) -> Policy:
+    async def policy(assigned: RecordAssigned) -> list[DepartmentUpdate]:
+        record = assigned.record.record_code
+        return [RecordAccepted(record_code=record, department_code=code),
+                RecordResolved(record_code=record, department_code=code,
+                               result_summary="Đã giải quyết", electronic_result=True)]
+    return policy
+
+
+POLICIES = {"accept": accept, "misrouted": return_as_misrouted,
+            "supplement": accept_then_request_supplement, "resolve": accept_and_resolve}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m departments.desk", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("department")
+    parser.add_argument("--policy", choices=sorted(POLICIES), default="accept")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO)
+    desk = DepartmentDesk(args.department, os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
+                          POLICIES[args.policy](args.department),
+                          namespace=os.environ.get("MOTCUA_TOPIC_NAMESPACE", ""))
+
+    async def run() -> None:
+        await desk.start()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await desk.stop()
+
+    asyncio.run(run())
+
+
+if __name__ == "__main__":
+    main()

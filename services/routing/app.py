@@ -2,20 +2,58 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import FastAPI
 
 from contracts import topics
+from reference.catalog import load_catalog
+from reference.units import load_units
 from services.runtime.clock import Clock
 from services.runtime.service import ServiceRuntime
 
+from .api import router
+from .directory import MANUAL_QUEUE
+from .dispatcher import Dispatcher
 from .settings import RoutingSettings
+from .store import RouteStore
+from .versions import TableVersions
 
 
 def create_app(settings: RoutingSettings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or RoutingSettings()
     runtime = ServiceRuntime(settings, clock)
-    runtime.declare_topics(topics.RECORDS_ROUTED)
-    return runtime.asgi(
+    catalog, units = load_catalog(), load_units()
+    store = RouteStore(lambda: runtime.db)
+    versions = TableVersions(store, catalog, units)
+    dispatcher = Dispatcher(runtime, store, versions, catalog, units, settings.max_bounces)
+
+    async def prepare() -> None:
+        await store.create_indexes()
+        await versions.load(settings.initial_tables)
+
+    async def follow_tables() -> None:
+        """Finish a reorganisation a crash interrupted, then pick up versions published
+        through another instance."""
+        await dispatcher.reorganise()
+        while True:
+            await asyncio.sleep(settings.table_refresh_s)
+            before = versions.current.version
+            if (await versions.refresh()).version != before:
+                await dispatcher.reorganise()
+
+    runtime.declare_topics(topics.RECORDS_ROUTED, topics.department_topic(MANUAL_QUEUE))
+    runtime.subscribe(topics.RECORDS_SUBMITTED, dispatcher.on_submitted)
+    runtime.subscribe(topics.DEPARTMENT_UPDATES, dispatcher.on_update)
+    runtime.on_start(prepare)
+    runtime.run_in_background(follow_tables)
+    app = runtime.asgi(
+        router(versions, dispatcher),
         title="motcua routing",
-        description="Routes each record to the department responsible; re-routes when it goes astray.",
+        description="Routes each record to the department responsible; re-routes when it goes "
+                    "astray or when the administrative map changes.",
+        json_paths=("/admin/",),
     )
+    app.state.dispatcher = dispatcher
+    app.state.versions = versions
+    return app

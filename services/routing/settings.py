@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from services.runtime.settings import ServiceSettings
@@ -14,3 +17,11 @@ class RoutingSettings(ServiceSettings):
     mongodb_database: str = "motcua_routing"
     consumer_group: str = "motcua-routing"
     http_port: int = 8002
+    max_bounces: int = Field(3, ge=1, le=20,
+                             description="returns as misrouted before the manual-routing queue")
+    initial_tables: Literal["current", "pre-reform"] = Field(
+        "current", description="tables seeded into an empty database: 'current' (v1 and the "
+                               "2025 reform, v2) or 'pre-reform' (v1 only, to demonstrate the "
+                               "reorganisation by publishing v2)")
+    table_refresh_s: float = Field(10.0, gt=0,
+                                   description="how often to look for a table another instance published")

@@ -1,0 +1,48 @@
+"""Admin routes of routing: read the table in force, check or publish a new version."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from services.runtime.problems import FieldProblem, Problem
+
+from .dispatcher import Dispatcher
+from .table import RoutingTable, TableProblem
+from .versions import TableRejected, TableVersions
+
+
+def _problem(problems: list[TableProblem]) -> Problem:
+    return Problem(422, "table-rejected", "Routing table rejected",
+                   f"{len(problems)} problem(s); nothing was published.",
+                   [FieldProblem(field=p.where, code="table_problem", message=p.message)
+                    for p in problems])
+
+
+def router(versions: TableVersions, dispatcher: Dispatcher) -> APIRouter:
+    routes = APIRouter(prefix="/admin/tables", tags=["routing table"])
+
+    @routes.get("/current")
+    async def current() -> dict[str, Any]:
+        return versions.current.model_dump(mode="json")
+
+    @routes.post("/check")
+    async def check(table: RoutingTable) -> dict[str, Any]:
+        problems = versions.check(table)
+        if problems:
+            raise _problem(problems)
+        return {"version": table.version, "problems": []}
+
+    @routes.post("", status_code=201)
+    async def publish(table: RoutingTable) -> dict[str, Any]:
+        """Publish a new version: new records use it at once, and open records held by a
+        department it dissolves move to the successor."""
+        try:
+            published = await versions.publish(table)
+        except TableRejected as rejected:
+            raise _problem(rejected.problems) from None
+        moved = await dispatcher.reorganise()
+        return {"version": published.version, "moved": moved}
+
+    return routes

@@ -1,0 +1,202 @@
+"""Applies events to routes: route a new record, move a returned one, follow a reorganisation.
+
+Each step stores the new state together with the messages it produced, then sends them and
+notes how many went out; an event already applied only re-sends what is unsent.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any, Literal
+
+from prometheus_client import Counter
+
+from contracts import topics
+from contracts.department import v1 as department
+from contracts.envelope import Envelope
+from contracts.records.v1 import RecordRouted, RecordSubmitted
+from reference.catalog import Catalog
+from reference.errors import UnknownProcedure
+from reference.units import Units
+from services.runtime.clock import Clock
+from services.runtime.errors import PoisonMessage
+from services.runtime.outbox import send_stored, stored_message
+from services.runtime.service import ServiceRuntime
+
+from .decide import Decision, RouteInput, next_candidate, route, successor_for
+from .directory import MANUAL_QUEUE
+from .store import RouteStore
+from .versions import TableVersions
+
+log = logging.getLogger(__name__)
+SOURCE = "/motcua/routing"
+CLOSING = (department.RecordResolved, department.RecordRejected, department.ResultReturned)
+Kind = Literal["routed", "rerouted", "manual"]
+
+
+class Dispatcher:
+    def __init__(self, runtime: ServiceRuntime, store: RouteStore, versions: TableVersions,
+                 catalog: Catalog, units: Units, max_bounces: int) -> None:
+        self._runtime = runtime
+        self._store = store
+        self._versions = versions
+        self._catalog = catalog
+        self._units = units
+        self._max_bounces = max_bounces
+        self._clock: Clock = runtime.clock
+        self._decisions = Counter("motcua_routing_decisions", "routing decisions",
+                                  ["decision", "department"], registry=runtime.metrics)
+
+    # --- records.submitted.v1 -----------------------------------------------------------------
+
+    async def on_submitted(self, envelope: Envelope[Any]) -> None:
+        record = envelope.narrow(RecordSubmitted).data
+        existing = await self._store.get(record.record_code)
+        if existing is not None:  # redelivered: finish what a crash may have left unsent
+            await self._flush(existing)
+            return
+        try:
+            procedure = self._catalog.get(record.procedure_code)
+        except UnknownProcedure:
+            raise PoisonMessage("unknown_procedure", f"procedure {record.procedure_code} is "
+                                "not in routing's catalogue") from None
+        table = self._versions.current
+        unit = record.administrative_unit_code
+        decision = route(RouteInput(procedure_code=procedure.code,
+                                    agency_kind=procedure.agency_kind,
+                                    handling_level=procedure.handling_level,
+                                    administrative_unit_code=unit), table, self._units)
+        kind: Kind = "manual" if decision.department_code == MANUAL_QUEUE else "routed"
+        messages = self._messages(record, decision, kind, attempt=1, version=table.version,
+                                  previous=None)
+        route_doc = {
+            "_id": record.record_code, "record": record.model_dump(mode="json"),
+            "procedure_code": procedure.code, "agency_kind": procedure.agency_kind,
+            "handling_level": procedure.handling_level, "unit": unit,
+            "department": decision.department_code, "attempt": 1,
+            "returned_by": [], "candidates_left": list(decision.candidates_left),
+            "table_version": table.version, "status": _status(kind),
+            "applied": [envelope.id], "outbox": messages, "outbox_sent": 0,
+        }
+        if not await self._store.create(route_doc):
+            existing = await self._store.get(record.record_code)
+            if existing is not None:
+                await self._flush(existing)
+            return
+        await self._flush(route_doc)
+        self._decisions.labels(decision=kind, department=decision.department_code).inc()
+
+    # --- records.department-updates.v1 --------------------------------------------------------
+
+    async def on_update(self, envelope: Envelope[Any]) -> None:
+        update = envelope.data
+        if not isinstance(update, department.DepartmentUpdate):
+            return
+        doc = await self._store.get(update.record_code)
+        if doc is None:
+            raise PoisonMessage("unknown_record", "an update for a record routing never saw")
+        if envelope.id in doc["applied"]:
+            await self._flush(doc)
+            return
+        table = self._versions.current
+        if table.department(update.department_code) is None:
+            raise PoisonMessage("unknown_department",
+                                f"department {update.department_code} is not in the directory "
+                                f"(table v{table.version})")
+        if update.department_code != doc["department"]:
+            raise PoisonMessage("not_holder",
+                                f"department {update.department_code} does not hold the record; "
+                                f"{doc['department']} does")
+        if isinstance(update, department.RecordReturnedMisrouted):
+            await self._bounce(doc, envelope.id, update.department_code)
+        elif isinstance(update, CLOSING):
+            await self._store.apply(doc["_id"], envelope.id, {"status": "closed"}, [])
+        else:
+            await self._store.apply(doc["_id"], envelope.id, {}, [])
+
+    async def _bounce(self, doc: dict[str, Any], event_id: str, returned_by: str) -> None:
+        table = self._versions.current
+        attempt = int(doc["attempt"]) + 1
+        decision = next_candidate(tuple(doc["candidates_left"]), returned_by, attempt,
+                                  self._max_bounces, table)
+        kind: Kind = "manual" if decision.department_code == MANUAL_QUEUE else "rerouted"
+        record = RecordSubmitted.model_validate(doc["record"])
+        messages = self._messages(record, decision, kind, attempt=attempt,
+                                  version=table.version, previous=returned_by)
+        await self._store.apply(doc["_id"], event_id, {
+            "department": decision.department_code, "attempt": attempt,
+            "returned_by": [*doc["returned_by"], returned_by],
+            "candidates_left": list(decision.candidates_left), "status": _status(kind),
+        }, messages)
+        await self._flush_by_id(doc["_id"])
+        self._decisions.labels(decision=kind, department=decision.department_code).inc()
+
+    # --- a new table version ------------------------------------------------------------------
+
+    async def reorganise(self) -> int:
+        """Move every open record held by a department the table in force dissolved; once each."""
+        table = self._versions.current
+        dissolved = {d.code for d in table.departments if not d.active}
+        moved = 0
+        async for doc in self._store.held_by(dissolved):
+            if not await self._store.claim_reroute(doc["_id"], table.version):
+                continue
+            successor = successor_for(doc["department"], doc["unit"], table, self._units)
+            kind: Kind = "manual" if successor == MANUAL_QUEUE else "rerouted"
+            decision = Decision(department_code=successor, candidates_left=(),
+                                rule_id="reorganisation",
+                                reason=f"{doc['department']} dissolved in table "
+                                       f"v{table.version}; successor {successor}")
+            record = RecordSubmitted.model_validate(doc["record"])
+            messages = self._messages(record, decision, kind, attempt=int(doc["attempt"]) + 1,
+                                      version=table.version, previous=doc["department"])
+            await self._store.apply(doc["_id"], f"reorganisation@v{table.version}", {
+                "department": successor, "attempt": int(doc["attempt"]) + 1,
+                "candidates_left": [], "table_version": table.version, "status": _status(kind),
+            }, messages)
+            await self._flush_by_id(doc["_id"])
+            self._decisions.labels(decision=kind, department=successor).inc()
+            moved += 1
+        if moved:
+            log.info("records moved after a reorganisation",
+                     extra={"table_version": table.version, "records": moved})
+        return moved
+
+    # --- messages -----------------------------------------------------------------------------
+
+    def _messages(self, record: RecordSubmitted, decision: Decision, kind: Kind, *,
+                  attempt: int, version: int, previous: str | None) -> list[dict[str, Any]]:
+        now: datetime = self._clock.now()
+        code = decision.department_code
+        assigned = department.RecordAssigned(record=record, department_code=code,
+                                             attempt=attempt, rule_version=version, routed_at=now)
+        routed = RecordRouted(
+            record_code=record.record_code, procedure_code=record.procedure_code,
+            department_code=code, department_topic=topics.department_topic(code),
+            decision=kind, reason=decision.reason, rule_version=version, attempt=attempt,
+            candidates_left=decision.candidates_left, previous_department_code=previous,
+            administrative_unit_code=record.administrative_unit_code)
+        return [
+            stored_message(topics.department_topic(code),
+                           Envelope.wrap(assigned, source=SOURCE, time=now)),
+            stored_message(topics.RECORDS_ROUTED, Envelope.wrap(routed, source=SOURCE, time=now)),
+        ]
+
+    async def _flush_by_id(self, code: str) -> None:
+        doc = await self._store.get(code)
+        if doc is not None:
+            await self._flush(doc)
+
+    async def _flush(self, doc: dict[str, Any]) -> None:
+        unsent = doc["outbox"][doc.get("outbox_sent", 0):]
+        if not unsent:
+            return
+        for message in unsent:
+            await self._runtime.ensure_topic(message["topic"])
+        await send_stored(self._runtime.broker, self._runtime.settings, unsent)
+        await self._store.mark_sent(doc["_id"], len(doc["outbox"]))
+
+
+def _status(kind: Kind) -> str:
+    return "manual" if kind == "manual" else "routed"

@@ -1,0 +1,193 @@
+"""Routing on the real broker: route, manual queue, bounces, duplicates, poison, reorganisation."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from contracts import topics
+from contracts.department.v1 import RecordAccepted, RecordReturnedMisrouted
+from contracts.envelope import headers_dict
+from services.routing.directory import MANUAL_QUEUE
+from services.routing.tables import shipped_tables
+from tests.integration.routing.conftest import (
+    UNITS,
+    Routing,
+    RoutingFactory,
+    find_case,
+    submitted,
+)
+from tests.kafka_io import read_topic
+
+pytestmark = pytest.mark.integration
+
+
+async def test_a_record_goes_to_its_departments_topic_and_the_decision_is_recorded(
+    routing: Routing,
+) -> None:
+    procedure, unit, decision = find_case(
+        routing.table, lambda d: d.department_code != MANUAL_QUEUE and bool(d.candidates_left))
+    record = submitted(procedure, unit)
+    await routing.send(record)
+    [assigned] = await routing.assignments(decision.department_code, 1)
+    assert assigned.data.record == record
+    assert assigned.record_id == record.record_code
+    [routed] = await routing.decisions(1)
+    assert (routed.decision, routed.department_code, routed.attempt) == (
+        "routed", decision.department_code, 1)
+    assert routed.rule_version == routing.table.version == 2
+    assert routed.candidates_left == decision.candidates_left
+    assert routed.department_topic == topics.department_topic(decision.department_code)
+
+
+async def test_no_rule_sends_the_record_to_the_manual_queue_with_the_reason(
+    routing: Routing,
+) -> None:
+    districts = [d.code for d in UNITS.former_districts]
+    procedure, unit, decision = find_case(
+        routing.table, lambda d: d.department_code == MANUAL_QUEUE, units=districts)
+    await routing.send(submitted(procedure, unit))
+    [queued] = await routing.assignments(MANUAL_QUEUE, 1)
+    [routed] = await routing.decisions(1)
+    assert routed.decision == "manual" and routed.reason == decision.reason
+    assert queued.data.department_code == MANUAL_QUEUE
+
+
+async def test_returned_as_misrouted_goes_to_the_next_candidate_then_to_the_manual_queue(
+    routing_service: RoutingFactory,
+) -> None:
+    async with routing_service(max_bounces=2) as routing:
+        procedure, unit, decision = find_case(
+            routing.table, lambda d: d.department_code != MANUAL_QUEUE
+            and len(d.candidates_left) >= 1)
+        record = submitted(procedure, unit)
+        await routing.send(record)
+        first = decision.department_code
+        await routing.assignments(first, 1)
+        await routing.send(RecordReturnedMisrouted(record_code=record.record_code,
+                                                   department_code=first, reason="not ours"))
+        second = decision.candidates_left[0]
+        [moved] = await routing.assignments(second, 1)
+        assert moved.data.attempt == 2
+        await routing.send(RecordReturnedMisrouted(record_code=record.record_code,
+                                                   department_code=second, reason="nor ours"))
+        await routing.assignments(MANUAL_QUEUE, 1)
+        decisions = await routing.decisions(3)
+        assert [(d.decision, d.department_code) for d in decisions] == [
+            ("routed", first), ("rerouted", second), ("manual", MANUAL_QUEUE)]
+        assert decisions[1].previous_department_code == first
+        assert first not in decisions[1].candidates_left
+
+
+async def test_redelivered_submission_and_update_take_effect_once(routing: Routing) -> None:
+    procedure, unit, decision = find_case(
+        routing.table, lambda d: d.department_code != MANUAL_QUEUE and bool(d.candidates_left))
+    record = submitted(procedure, unit)
+    sent = await routing.send(record)
+    await routing.send(record, event_id=sent.id)
+    await routing.assignments(decision.department_code, 1)
+    returned = await routing.send(RecordReturnedMisrouted(
+        record_code=record.record_code, department_code=decision.department_code, reason="x"))
+    await routing.send(returned.data, event_id=returned.id)
+    await routing.decisions(2)
+    with pytest.raises(AssertionError, match="expected 3 records"):
+        await routing.decisions(3, timeout=4)
+
+
+async def test_bad_updates_are_dead_lettered_with_their_reason(routing: Routing) -> None:
+    procedure, unit, decision = find_case(routing.table,
+                                          lambda d: d.department_code != MANUAL_QUEUE)
+    record = submitted(procedure, unit)
+    await routing.send(record)
+    await routing.assignments(decision.department_code, 1)
+    other = next(d.code for d in routing.table.departments
+                 if d.active and d.code != decision.department_code)
+    await routing.send(RecordAccepted(record_code=record.record_code, department_code="KHONG-CO"))
+    await routing.send(RecordAccepted(record_code="000.00.21.H40-200101-0001",
+                                      department_code=decision.department_code))
+    await routing.send(RecordAccepted(record_code=record.record_code, department_code=other))
+    dead = await read_topic(routing.endpoints.kafka_bootstrap_servers,
+                            routing.settings.topic(topics.DEPARTMENT_UPDATES) + ".dlq", count=3)
+    assert sorted(headers_dict(r.headers)["dlq-reason"] for r in dead) == [
+        "not_holder", "unknown_department", "unknown_record"]
+    await routing.send(RecordAccepted(record_code=record.record_code,
+                                      department_code=decision.department_code))
+    await routing.decisions(1)  # the consumer still runs; nothing moved
+
+
+async def test_publishing_the_reform_moves_records_held_by_district_committees_exactly_once(
+    routing_service: RoutingFactory,
+) -> None:
+    v1, v2 = shipped_tables()
+    async with routing_service(initial_tables="pre-reform") as routing:
+        assert routing.table.version == 1
+        cases = []
+        for commune in UNITS.communes[:40]:
+            try:
+                cases.append(find_case(v1, lambda d: d.department_code.startswith("UBND-H-"),
+                                       units=[commune.code]))
+            except AssertionError:
+                continue
+        cases = cases[:8]
+        assert cases, "the pre-reform table sends some files to district committees"
+        records = [submitted(procedure, unit) for procedure, unit, _ in cases]
+        for record in records:
+            await routing.send(record)
+        await routing.decisions(len(records))
+        response = await routing.client.post("/admin/tables", json=v2.model_dump(mode="json"))
+        assert response.status_code == 201, response.text
+        assert response.json() == {"version": 2, "moved": len(records)}
+        assert (await routing.client.post("/admin/tables",
+                                          json=v2.model_dump(mode="json"))).status_code == 422
+        assert await routing.app.state.dispatcher.reorganise() == 0
+        decisions = await routing.decisions(2 * len(records))
+        moved = [d for d in decisions if d.attempt == 2]
+        assert Counter(d.record_code for d in moved) == Counter(r.record_code for r in records)
+        for record, decision in zip(records, sorted(moved, key=lambda d: [
+                r.record_code for r in records].index(d.record_code)), strict=True):
+            assert decision.previous_department_code is not None
+            assert decision.previous_department_code.startswith("UBND-H-")
+            assert decision.department_code == f"UBND-X-{record.administrative_unit_code}"
+            assert decision.rule_version == 2
+        with pytest.raises(AssertionError):
+            await routing.decisions(2 * len(records) + 1, timeout=4)
+
+
+async def test_a_table_with_a_missing_department_is_rejected_naming_the_rule(
+    routing: Routing,
+) -> None:
+    table = routing.table
+    rule = table.rules[0].model_copy(update={"candidates": ("SO-KHONG-TON-TAI",)})
+    proposal = table.model_copy(update={"version": table.version + 1,
+                                        "rules": (rule, *table.rules[1:])})
+    response = await routing.client.post("/admin/tables", json=proposal.model_dump(mode="json"))
+    assert response.status_code == 422
+    messages = " ".join(e["message"] for e in response.json()["errors"])
+    assert "SO-KHONG-TON-TAI" in messages and rule.id in response.text
+    assert routing.table.version == table.version
+
+
+async def test_two_instances_in_one_group_share_the_work_and_route_each_record_once(
+    routing_service: RoutingFactory,
+) -> None:
+    async with routing_service() as first, routing_service() as second:
+        assert first.settings.consumer_group == second.settings.consumer_group
+        cases = [find_case(first.table, lambda d: d.department_code != MANUAL_QUEUE)]
+        procedure, _, _ = cases[0]
+        records = [submitted(procedure, commune.code) for commune in UNITS.communes[:60]]
+        for record in records:
+            await first.send(record)
+        decisions = await first.decisions(len(records), timeout=60)
+        assert Counter(d.record_code for d in decisions) == Counter(
+            r.record_code for r in records)
+
+        def routed_by(service: Routing) -> float:
+            registry = service.runtime.metrics
+            return sum(sample.value for metric in registry.collect()
+                       if metric.name == "motcua_routing_decisions"
+                       for sample in metric.samples if sample.name.endswith("_total"))
+
+        assert routed_by(first) > 0 and routed_by(second) > 0
+        assert routed_by(first) + routed_by(second) == len(records)
+

@@ -16,7 +16,6 @@ import random
 import time
 import uuid
 from datetime import UTC, datetime
-from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer

@@ -52,10 +52,6 @@ class Dispatcher:
 
     async def on_submitted(self, envelope: Envelope[Any]) -> None:
         record = envelope.narrow(RecordSubmitted).data
-        existing = await self._store.get(record.record_code)
-        if existing is not None:  # redelivered: finish what a crash may have left unsent
-            await self._flush(existing)
-            return
         try:
             procedure = self._catalog.get(record.procedure_code)
         except UnknownProcedure:
@@ -80,12 +76,14 @@ class Dispatcher:
             "applied": [envelope.id], "outbox": messages, "outbox_sent": 0,
         }
         if not await self._store.create(route_doc):
+            # Redelivered (or routed by another instance): no new decision, only finish sending
+            # what a crash may have left unsent. Creating first saves a lookup per new record.
             existing = await self._store.get(record.record_code)
             if existing is not None:
                 await self._flush(existing)
             return
-        await self._flush(route_doc)
         self._decisions.labels(decision=kind, department=decision.department_code).inc()
+        await self._flush(route_doc)
 
     # --- records.department-updates.v1 --------------------------------------------------------
 
@@ -129,8 +127,8 @@ class Dispatcher:
             "returned_by": [*doc["returned_by"], returned_by],
             "candidates_left": list(decision.candidates_left), "status": _status(kind),
         }, messages)
-        await self._flush_by_id(doc["_id"])
         self._decisions.labels(decision=kind, department=decision.department_code).inc()
+        await self._flush_by_id(doc["_id"])
 
     # --- a new table version ------------------------------------------------------------------
 
@@ -155,8 +153,8 @@ class Dispatcher:
                 "department": successor, "attempt": int(doc["attempt"]) + 1,
                 "candidates_left": [], "table_version": table.version, "status": _status(kind),
             }, messages)
-            await self._flush_by_id(doc["_id"])
             self._decisions.labels(decision=kind, department=successor).inc()
+            await self._flush_by_id(doc["_id"])
             moved += 1
         if moved:
             log.info("records moved after a reorganisation",

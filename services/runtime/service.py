@@ -126,9 +126,12 @@ class ServiceRuntime:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        await self.broker.stop()
+        # Bounded: a dependency that is gone must not keep the process from exiting.
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.broker.stop(), self.settings.graceful_timeout_s + 5)
         if self._mongo is not None:
-            await self._mongo.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._mongo.close(), 5)
             self._mongo = None
         self.tracer_provider.shutdown()
         log.info("service stopped")

@@ -33,8 +33,9 @@ def create_app(settings: RoutingSettings | None = None, clock: Clock | None = No
         await versions.load(settings.initial_tables)
 
     async def follow_tables() -> None:
-        """Finish a reorganisation a crash interrupted, then pick up versions published
-        through another instance."""
+        """Send what a crash left unsent, finish a reorganisation a crash interrupted, then pick
+        up versions published through another instance."""
+        await dispatcher.recover()
         await dispatcher.reorganise()
         while True:
             await asyncio.sleep(settings.table_refresh_s)

@@ -1,12 +1,15 @@
 """Applies events to routes: route a new record, move a returned one, follow a reorganisation.
 
-Each step stores the new state together with the messages it produced, then sends them and
-notes how many went out; an event already applied only re-sends what is unsent.
+Each step stores the new state together with the messages it produced (each tagged with the
+event that caused it), then sends them. A redelivered event changes nothing and re-sends its own
+messages, with their original ids: the offset of an event is committed only after its messages
+were acknowledged, so Kafka's redelivery is the recovery and the happy path writes once.
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import datetime
 from typing import Any, Literal
 
@@ -31,6 +34,7 @@ from .versions import TableVersions
 
 log = logging.getLogger(__name__)
 SOURCE = "/motcua/routing"
+REORG = "reorganisation@v"
 CLOSING = (department.RecordResolved, department.RecordRejected, department.ResultReturned)
 Kind = Literal["routed", "rerouted", "manual"]
 
@@ -64,8 +68,8 @@ class Dispatcher:
                                     handling_level=procedure.handling_level,
                                     administrative_unit_code=unit), table, self._units)
         kind: Kind = "manual" if decision.department_code == MANUAL_QUEUE else "routed"
-        messages = self._messages(record, decision, kind, attempt=1, version=table.version,
-                                  previous=None)
+        messages = _caused_by(envelope.id, self._messages(
+            record, decision, kind, attempt=1, version=table.version, previous=None))
         route_doc = {
             "_id": record.record_code, "record": record.model_dump(mode="json"),
             "procedure_code": procedure.code, "agency_kind": procedure.agency_kind,
@@ -73,17 +77,17 @@ class Dispatcher:
             "department": decision.department_code, "attempt": 1,
             "returned_by": [], "candidates_left": list(decision.candidates_left),
             "table_version": table.version, "status": _status(kind),
-            "applied": [envelope.id], "outbox": messages, "outbox_sent": 0,
+            "applied": [envelope.id], "outbox": messages,
         }
         if not await self._store.create(route_doc):
             # Redelivered (or routed by another instance): no new decision, only finish sending
             # what a crash may have left unsent. Creating first saves a lookup per new record.
             existing = await self._store.get(record.record_code)
             if existing is not None:
-                await self._flush(existing)
+                await self._send(existing["outbox"], envelope.id)
             return
         self._decisions.labels(decision=kind, department=decision.department_code).inc()
-        await self._flush(route_doc)
+        await self._send(messages, envelope.id)
 
     # --- records.department-updates.v1 --------------------------------------------------------
 
@@ -95,7 +99,7 @@ class Dispatcher:
         if doc is None:
             raise PoisonMessage("unknown_record", "an update for a record routing never saw")
         if envelope.id in doc["applied"]:
-            await self._flush(doc)
+            await self._send(doc["outbox"], envelope.id)
             return
         table = self._versions.current
         if table.department(update.department_code) is None:
@@ -122,23 +126,41 @@ class Dispatcher:
         record = RecordSubmitted.model_validate(doc["record"])
         messages = self._messages(record, decision, kind, attempt=attempt,
                                   version=table.version, previous=returned_by)
+        messages = _caused_by(event_id, messages)
         await self._store.apply(doc["_id"], event_id, {
             "department": decision.department_code, "attempt": attempt,
             "returned_by": [*doc["returned_by"], returned_by],
             "candidates_left": list(decision.candidates_left), "status": _status(kind),
         }, messages)
         self._decisions.labels(decision=kind, department=decision.department_code).inc()
-        await self._flush_by_id(doc["_id"])
+        await self._send(messages, event_id)
 
     # --- a new table version ------------------------------------------------------------------
 
+    async def recover(self) -> int:
+        """Send what a crash during a reorganisation left unsent (no Kafka message will be
+        redelivered for those)."""
+        count = 0
+        async for doc in self._store.unsent():
+            for step in {m["cause"] for m in doc["outbox"] if m["cause"].startswith(REORG)}:
+                await self._send(doc["outbox"], step)
+            await self._store.mark_sent(doc["_id"])
+            count += 1
+        return count
+
     async def reorganise(self) -> int:
-        """Move every open record held by a department the table in force dissolved; once each."""
+        """Move every open record held by a department the table in force dissolved, once each.
+
+        The move's events have ids derived from the record and the table version, so two
+        instances (or a restart) moving the same record produce the same events, which
+        consumers apply once.
+        """
         table = self._versions.current
         dissolved = {d.code for d in table.departments if not d.active}
+        step = f"{REORG}{table.version}"
         moved = 0
         async for doc in self._store.held_by(dissolved):
-            if not await self._store.claim_reroute(doc["_id"], table.version):
+            if step in doc["applied"]:
                 continue
             successor = successor_for(doc["department"], doc["unit"], table, self._units)
             kind: Kind = "manual" if successor == MANUAL_QUEUE else "rerouted"
@@ -147,14 +169,17 @@ class Dispatcher:
                                 reason=f"{doc['department']} dissolved in table "
                                        f"v{table.version}; successor {successor}")
             record = RecordSubmitted.model_validate(doc["record"])
-            messages = self._messages(record, decision, kind, attempt=int(doc["attempt"]) + 1,
-                                      version=table.version, previous=doc["department"])
-            await self._store.apply(doc["_id"], f"reorganisation@v{table.version}", {
+            messages = _caused_by(step, self._messages(
+                record, decision, kind, attempt=int(doc["attempt"]) + 1, version=table.version,
+                previous=doc["department"], ids_from=f"{record.record_code}:{step}"))
+            await self._store.apply(doc["_id"], step, {
                 "department": successor, "attempt": int(doc["attempt"]) + 1,
                 "candidates_left": [], "table_version": table.version, "status": _status(kind),
+                "unsent": True,
             }, messages)
             self._decisions.labels(decision=kind, department=successor).inc()
-            await self._flush_by_id(doc["_id"])
+            await self._send(messages, step)
+            await self._store.mark_sent(doc["_id"])
             moved += 1
         if moved:
             log.info("records moved after a reorganisation",
@@ -164,7 +189,8 @@ class Dispatcher:
     # --- messages -----------------------------------------------------------------------------
 
     def _messages(self, record: RecordSubmitted, decision: Decision, kind: Kind, *,
-                  attempt: int, version: int, previous: str | None) -> list[dict[str, Any]]:
+                  attempt: int, version: int, previous: str | None,
+                  ids_from: str | None = None) -> list[dict[str, Any]]:
         now: datetime = self._clock.now()
         code = decision.department_code
         assigned = department.RecordAssigned(record=record, department_code=code,
@@ -175,25 +201,28 @@ class Dispatcher:
             decision=kind, reason=decision.reason, rule_version=version, attempt=attempt,
             candidates_left=decision.candidates_left, previous_department_code=previous,
             administrative_unit_code=record.administrative_unit_code)
+        ids = [_derived_id(ids_from, n) if ids_from else None for n in range(2)]
         return [
             stored_message(topics.department_topic(code),
-                           Envelope.wrap(assigned, source=SOURCE, time=now)),
-            stored_message(topics.RECORDS_ROUTED, Envelope.wrap(routed, source=SOURCE, time=now)),
+                           Envelope.wrap(assigned, source=SOURCE, time=now, id=ids[0])),
+            stored_message(topics.RECORDS_ROUTED,
+                           Envelope.wrap(routed, source=SOURCE, time=now, id=ids[1])),
         ]
 
-    async def _flush_by_id(self, code: str) -> None:
-        doc = await self._store.get(code)
-        if doc is not None:
-            await self._flush(doc)
-
-    async def _flush(self, doc: dict[str, Any]) -> None:
-        unsent = doc["outbox"][doc.get("outbox_sent", 0):]
-        if not unsent:
-            return
-        for message in unsent:
+    async def _send(self, outbox: list[dict[str, Any]], cause: str) -> None:
+        """Send the stored messages one event caused, and wait until Kafka has them."""
+        messages = [message for message in outbox if message.get("cause") == cause]
+        for message in messages:
             await self._runtime.ensure_topic(message["topic"])
-        await send_stored(self._runtime.broker, self._runtime.settings, unsent)
-        await self._store.mark_sent(doc["_id"], len(doc["outbox"]))
+        await send_stored(self._runtime.broker, self._runtime.settings, messages)
+
+
+def _caused_by(cause: str, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{**message, "cause": cause} for message in messages]
+
+
+def _derived_id(seed: str, n: int) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"motcua-routing:{seed}:{n}"))
 
 
 def _status(kind: Kind) -> str:

@@ -1,9 +1,9 @@
 """Routing's MongoDB port: table versions (insert-only) and one route document per record.
 
 A route document keeps the record's routing state, the ids of the events already applied, and
-the messages its decisions produced with how many of them went out: a redelivered event
-re-sends what a crash left unsent and changes nothing else. Lookups are by `_id` (the only
-indexed query FerretDB 1.x runs); a claim that must be unique across instances is an insert.
+the messages its decisions produced, each tagged with its cause. Lookups are by `_id`; a new
+record's route is a single insert (FerretDB 1.x scans a collection for any lookup or update, so
+the hot path avoids both).
 """
 
 from __future__ import annotations
@@ -30,10 +30,6 @@ class RouteStore:
     @property
     def tables(self) -> AsyncCollection[Document]:
         return self._db()["tables"]
-
-    @property
-    def claims(self) -> AsyncCollection[Document]:
-        return self._db()["reroute_claims"]
 
     async def create_indexes(self) -> None:
         await self.routes.create_index([("status", ASCENDING), ("department", ASCENDING)])
@@ -71,19 +67,17 @@ class RouteStore:
             "$set": changes,
             "$push": {"applied": event_id, "outbox": {"$each": messages}}})
 
-    async def mark_sent(self, code: str, count: int) -> None:
-        await self.routes.update_one({"_id": code}, {"$max": {"outbox_sent": count}})
+    async def mark_sent(self, code: str) -> None:
+        """A reorganisation's messages went out (consumer paths need no mark: Kafka redelivers)."""
+        await self.routes.update_one({"_id": code}, {"$set": {"unsent": False}})
+
+    async def unsent(self) -> AsyncIterator[Document]:
+        """Routes a crash left with a reorganisation's messages unsent (a scan on FerretDB)."""
+        async for doc in self.routes.find({"unsent": True}):
+            yield doc
 
     async def held_by(self, departments: set[str]) -> AsyncIterator[Document]:
         """Open routes held by these departments (a scan on FerretDB; run on table changes)."""
         async for doc in self.routes.find({"status": "routed",
                                            "department": {"$in": sorted(departments)}}):
             yield doc
-
-    async def claim_reroute(self, code: str, version: int) -> bool:
-        """Only one instance moves a record for a table version."""
-        try:
-            await self.claims.insert_one({"_id": f"{code}@v{version}"})
-            return True
-        except DuplicateKeyError:
-            return False

@@ -1,0 +1,58 @@
+"""Departments answer through the desk consumer: a return sends the file on, an acceptance holds it."""
+
+from __future__ import annotations
+
+import pytest
+
+from contracts import topics
+from contracts.envelope import headers_dict
+from departments.desk import DepartmentDesk, accept, return_as_misrouted
+from services.routing.directory import MANUAL_QUEUE
+from tests.integration.routing.conftest import Routing, find_case, submitted
+from tests.kafka_io import read_topic, write_raw
+
+pytestmark = pytest.mark.integration
+
+
+async def test_a_desk_that_returns_the_file_sends_it_to_the_next_desk_which_accepts(
+    routing: Routing,
+) -> None:
+    procedure, unit, decision = find_case(
+        routing.table, lambda d: d.department_code != MANUAL_QUEUE and bool(d.candidates_left))
+    first, second = decision.department_code, decision.candidates_left[0]
+    bootstrap = routing.endpoints.kafka_bootstrap_servers
+    namespace = routing.settings.topic_namespace
+    await routing.runtime.ensure_topic(topics.department_topic(second))
+    desks = [DepartmentDesk(first, bootstrap, return_as_misrouted(first), namespace=namespace),
+             DepartmentDesk(second, bootstrap, accept(second), namespace=namespace)]
+    for desk in desks:
+        await desk.start()
+    try:
+        record = submitted(procedure, unit)
+        await routing.send(record)
+        decisions = await routing.decisions(2)
+        assert [(d.decision, d.department_code) for d in decisions] == [
+            ("routed", first), ("rerouted", second)]
+        updates = await read_topic(bootstrap, routing.settings.topic(topics.DEPARTMENT_UPDATES),
+                                   count=2)
+        types = sorted(headers_dict(u.headers)["ce_type"] for u in updates)
+        assert types == ["vn.motcua.record.accepted", "vn.motcua.record.returned-misrouted"]
+        assert {u.key for u in updates} == {record.record_code.encode()}
+    finally:
+        for desk in desks:
+            await desk.stop()
+
+
+async def test_a_malformed_submission_is_dead_lettered_and_routing_goes_on(
+    routing: Routing,
+) -> None:
+    bootstrap = routing.endpoints.kafka_bootstrap_servers
+    topic = routing.settings.topic(topics.RECORDS_SUBMITTED)
+    await write_raw(bootstrap, topic, b"not json", key=b"000.00.21.H40-261124-0001",
+                    headers=[("ce_type", b"vn.motcua.record.submitted"), ("ce_id", b"x")])
+    procedure, unit, _ = find_case(routing.table, lambda d: d.department_code != MANUAL_QUEUE)
+    await routing.send(submitted(procedure, unit))
+    await routing.decisions(1)
+    [dead] = await read_topic(bootstrap, topic + ".dlq", count=1)
+    assert headers_dict(dead.headers)["dlq-reason"] in {"missing_header", "malformed_json"}
+    assert dead.value == b"not json"

@@ -30,7 +30,7 @@ from .domain import (
     submitted_event,
 )
 from .relay import OutboxRelay
-from .store import RecordStore, Stored, outbox_entry
+from .store import OutboxMessage, RecordStore, Stored, outbox_entry
 from .tracking import fold
 
 log = logging.getLogger(__name__)
@@ -91,15 +91,15 @@ class Applications:
         span = trace.get_current_span()
         span.set_attribute("motcua.record_id", code)
         traceparent = _traceparent(span)
+        submitted = outbox_entry(1, stored_message(topics.RECORDS_SUBMITTED, envelope, traceparent))
         record = {
             "_id": code, "idempotency_key": key, "fingerprint": digest,
             "procedure_code": event.procedure_code, "received_at": received_at,
             "submitted_event_id": envelope.id, "appointment_original": when.due_at,
             "application": application.model_dump(mode="json"),
             "response": response.model_dump(mode="json"),
-            "outbox": [outbox_entry(1, stored_message(topics.RECORDS_SUBMITTED, envelope,
-                                                      traceparent))],
-            "outbox_last_seq": 1, "outbox_sent_through": 0, "outbox_pending": True,
+            "outbox": [submitted],
+            "outbox_pending": True,
             # this process publishes it; other relays' sweeps leave it alone for the lease
             "outbox_lease_until": received_at + self._relay.lease,
             "tracking": [],
@@ -107,7 +107,7 @@ class Applications:
         raced = await self._store.insert(record)
         if raced is not None:
             return self._replay(raced, digest)
-        self._relay.enqueue(code)
+        self._relay.enqueue([OutboxMessage(code, 1, submitted)])
         self._received.labels(channel=application.channel).inc()
         log.info("application accepted", extra={"record_id": code,
                                                 "procedure": event.procedure_code})

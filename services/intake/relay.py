@@ -15,6 +15,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from functools import partial
 from typing import TypeVar
 
 from faststream.kafka import KafkaBroker
@@ -24,7 +25,7 @@ from services.runtime.errors import is_transient
 from services.runtime.outbox import send_stored
 from services.runtime.settings import ServiceSettings
 
-from .store import RecordStore
+from .store import OutboxMessage, RecordStore
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -41,7 +42,7 @@ class OutboxRelay:
         self._batch_size = batch_size
         self.lease = lease
         self._sweep_interval_s = sweep_interval.total_seconds()
-        self._queue: asyncio.Queue[str] = asyncio.Queue()
+        self._queue: asyncio.Queue[list[OutboxMessage]] = asyncio.Queue()
         self._in_flight = 0
         self._published = Counter("motcua_outbox_published", "events published from the outbox",
                                   registry=metrics)
@@ -50,9 +51,9 @@ class OutboxRelay:
         Gauge("motcua_outbox_backlog", "records this relay knows to have unsent events",
               registry=metrics).set_function(lambda: self._queue.qsize() + self._in_flight)
 
-    def enqueue(self, record_code: str) -> None:
-        """A record was stored with a pending event: publish it now."""
-        self._queue.put_nowait(record_code)
+    def enqueue(self, messages: list[OutboxMessage]) -> None:
+        """A record was stored with pending events: publish them now (no need to read them)."""
+        self._queue.put_nowait(messages)
 
     async def run(self) -> None:
         await self._sweep_until_done()
@@ -65,7 +66,7 @@ class OutboxRelay:
                 await self._sweep_until_done()
                 next_sweep = time.monotonic() + self._sweep_interval_s
 
-    async def _take(self, wait_s: float) -> list[str]:
+    async def _take(self, wait_s: float) -> list[list[OutboxMessage]]:
         try:
             first = await asyncio.wait_for(self._queue.get(), wait_s) if wait_s > 0 else None
         except TimeoutError:
@@ -79,13 +80,18 @@ class OutboxRelay:
     async def _sweep_until_done(self) -> None:
         codes = await self._retrying(lambda: self._store.stale_pending(10 * self._batch_size,
                                                                        self.lease))
+        found = 0
         for code in codes:
-            self.enqueue(code)
-        if codes:
-            log.info("outbox sweep found unsent events", extra={"records": len(codes)})
+            unsent = await self._retrying(partial(self._store.unsent_messages, code))
+            if unsent:
+                self.enqueue(unsent)
+                found += 1
+        if found:
+            log.info("outbox sweep found unsent events", extra={"records": found})
 
-    async def _publish_until_done(self, codes: list[str]) -> None:
-        await self._retrying(lambda: self.publish(codes))
+    async def _publish_until_done(self, batch: list[list[OutboxMessage]]) -> None:
+        messages = [message for group in batch for message in group]
+        await self._retrying(lambda: self.publish(messages))
         self._in_flight = 0
 
     async def _retrying(self, step: Callable[[], Awaitable[T]]) -> T:
@@ -103,13 +109,9 @@ class OutboxRelay:
                     "error": type(error).__name__, "retry_in_s": round(delay, 2)})
                 await asyncio.sleep(delay)
 
-    async def publish(self, codes: list[str]) -> int:
-        """Publish the unsent events of these records, wait for the broker, then mark them."""
-        pending = [await self._store.pending_messages(code) for code in codes]
-        stored = [message.stored for messages, _ in pending for message in messages]
-        await send_stored(self._broker, self._settings, stored)
-        for code, (messages, last_seq) in zip(codes, pending, strict=True):
-            if messages:
-                await self._store.mark_sent(code, max(m.seq for m in messages), last_seq)
-        self._published.inc(len(stored))
-        return len(stored)
+    async def publish(self, messages: list[OutboxMessage]) -> int:
+        """Publish events, wait for the broker, then note them sent."""
+        await send_stored(self._broker, self._settings, [m.stored for m in messages])
+        await self._store.record_sent(messages)
+        self._published.inc(len(messages))
+        return len(messages)

@@ -21,7 +21,7 @@ from typing import Any
 from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 Document = dict[str, Any]
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -137,22 +137,34 @@ class RecordStore:
 
     # --- outbox -------------------------------------------------------------------------------
 
-    async def pending_messages(self, code: str) -> tuple[list[OutboxMessage], int]:
-        """A record's unsent events, and the sequence number of its last event."""
-        doc = await self.records.find_one(
-            {"_id": code}, {"outbox": 1, "outbox_sent_through": 1, "outbox_last_seq": 1})
-        if doc is None:
-            return [], 0
-        sent = doc.get("outbox_sent_through", 0)
-        pending = [_message(code, entry) for entry in doc["outbox"] if entry["seq"] > sent]
-        return pending, int(doc.get("outbox_last_seq", 0))
+    @property
+    def sent(self) -> AsyncCollection[Document]:
+        return self._db()["outbox_sent"]
 
-    async def mark_sent(self, code: str, seq: int, last_seq: int) -> None:
-        """Record that events up to `seq` went out; the record stops being pending at its last."""
-        update: Document = {"outbox_sent_through": seq, "outbox_published_at": datetime.now(UTC)}
-        if seq >= last_seq:
-            update["outbox_pending"] = False
-        await self.records.update_one({"_id": code}, {"$set": update})
+    async def record_sent(self, messages: list[OutboxMessage]) -> None:
+        """Note that these events went out: one marker insert each (no scan, no update)."""
+        if not messages:
+            return
+        try:
+            await self.sent.insert_many(
+                [{"_id": f"{m.record_code}:{m.seq}"} for m in messages], ordered=False)
+        except BulkWriteError as error:  # markers a crashed earlier run wrote already
+            if any(e.get("code") != 11000 for e in error.details.get("writeErrors", [])):
+                raise
+
+    async def unsent_messages(self, code: str) -> list[OutboxMessage]:
+        """A record's events without a sent marker; a record with none left stops being pending.
+
+        Sweeps only: on FerretDB each lookup here is a scan.
+        """
+        doc = await self.records.find_one({"_id": code}, {"outbox": 1})
+        if doc is None:
+            return []
+        unsent = [_message(code, entry) for entry in doc["outbox"]
+                  if await self.sent.find_one({"_id": f"{code}:{entry['seq']}"}) is None]
+        if not unsent:
+            await self.records.update_one({"_id": code}, {"$set": {"outbox_pending": False}})
+        return unsent
 
     async def stale_pending(self, limit: int, lease: timedelta) -> list[str]:
         """Records whose events are still unsent after their lease: a relay died, or the broker

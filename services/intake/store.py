@@ -83,9 +83,16 @@ class RecordStore:
             except DuplicateKeyError:
                 seq += 1
                 continue
-            await self.codes.update_one({"_id": unit_day}, {"$max": {"last": seq}}, upsert=True)
+            await self._advance_hint(unit_day, seq)
             return seq
         return None
+
+    async def _advance_hint(self, unit_day: str, seq: int) -> None:
+        """Best effort: a lagging hint only costs refused inserts later."""
+        try:
+            await self.codes.update_one({"_id": unit_day}, {"$max": {"last": seq}}, upsert=True)
+        except DuplicateKeyError:  # another request created the hint first
+            await self.codes.update_one({"_id": unit_day}, {"$max": {"last": seq}})
 
     # --- records and idempotency --------------------------------------------------------------
 

@@ -14,6 +14,36 @@ from .stack import DEFAULT_HOME, REPO_ROOT, LocalStack
 from .tools import MissingTool
 
 
+def show_one_application(intake: str, wait_s: float = 60.0) -> bool:
+    """Submit one application and follow it until routing has placed it: the system at work."""
+    import random
+    import uuid
+
+    import httpx
+
+    from reference.catalog import load_catalog
+    from reference.units import load_units
+    from services.intake.examples import application
+
+    catalog, units = load_catalog(), load_units()
+    body = application(catalog.get("1.001193.000.00.00.H40"), units, random.Random())
+    answer = httpx.post(f"{intake}/applications", json=body, timeout=30,
+                        headers={"Idempotency-Key": str(uuid.uuid4())}).json()
+    code = answer["record_code"]
+    print(f"submitted a birth registration: record {code}, appointment {answer['appointment']}",
+          flush=True)
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        tracking = httpx.get(f"{intake}/records/{code}", timeout=10).json()
+        if tracking["department_code"]:
+            print(f"  routed to {tracking['department_code']}; tracking: "
+                  f"{[entry['summary'] for entry in tracking['history']]}", flush=True)
+            return True
+        time.sleep(0.5)
+    print(f"  not routed within {wait_s:.0f}s; see the service logs", file=sys.stderr, flush=True)
+    return False
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make up", description=__doc__)
     parser.add_argument("--check", action="store_true",
@@ -40,9 +70,10 @@ def main(argv: list[str] | None = None) -> int:
                   f"{checks}", flush=True)
         print(f"service logs: {fleet.log_dir}", flush=True)
         intake = fleet.running["intake"].base_url
+        working = show_one_application(intake)
         print(f"intake API: {intake}/docs", flush=True)
         if args.check:
-            return 0
+            return 0 if working else 1
         print("all up; Ctrl-C stops everything", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             while all(s.process.running() for s in fleet.running.values()):

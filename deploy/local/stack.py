@@ -16,7 +16,6 @@ import shutil
 import signal
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,12 +72,6 @@ class LocalStack:
             "total_s": time.monotonic() - started,
         }
 
-    def restart_kafka(self, down_seconds: float = 0.0) -> None:
-        """Stop the broker and start it again on the same port and data (for outage tests)."""
-        self.kafka.stop()
-        time.sleep(down_seconds)
-        self.kafka.start()
-
     def stop(self) -> None:
         self.kafka.stop()
         self.mongo.stop()
@@ -97,17 +90,6 @@ class LocalStack:
 
     def _mongo_name(self) -> str:
         return f"FerretDB {FERRETDB_VERSION}" if self.mongo.kind == "ferretdb" else "mongod"
-
-
-@contextlib.contextmanager
-def running(home: Path = DEFAULT_HOME) -> Iterator[LocalStack]:
-    """The stack for the duration of a block; nothing is left running afterwards."""
-    stack = LocalStack(home)
-    stack.start()
-    try:
-        yield stack
-    finally:
-        stack.stop()
 
 
 def _prepare(home: Path) -> int:

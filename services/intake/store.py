@@ -24,7 +24,6 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 Document = dict[str, Any]
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -186,9 +185,6 @@ class RecordStore:
             await self.records.update_one({"_id": code},
                                           {"$set": {"outbox_lease_until": now + lease}})
         return codes
-
-    async def pending_count(self) -> int:
-        return await self.records.count_documents({"outbox_pending": True})
 
 
 def outbox_entry(seq: int, stored: Document) -> Document:

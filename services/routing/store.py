@@ -36,8 +36,13 @@ class RouteStore:
 
     # --- table versions -----------------------------------------------------------------------
 
-    async def table_versions(self) -> list[Document]:
-        return await self.tables.find({}).to_list(None)
+    async def newest_table_version(self) -> int | None:
+        versions = [int(doc["_id"]) async for doc in self.tables.find({}, {"_id": 1})]
+        return max(versions, default=None)
+
+    async def table(self, version: int) -> Document | None:
+        doc = await self.tables.find_one({"_id": version})
+        return doc["table"] if doc else None
 
     async def add_table(self, version: int, table: Document) -> bool:
         """Publish a version; False if that version number exists already (never overwritten)."""

@@ -37,20 +37,20 @@ class TableVersions:
 
     async def load(self, seed: str) -> RoutingTable:
         """The newest stored version; an empty store is seeded with the shipped tables."""
-        if not await self._store.table_versions():
+        if await self._store.newest_table_version() is None:
             first, reform = shipped_tables()
             for table in (first, reform) if seed == "current" else (first,):
                 await self._store.add_table(table.version, table.model_dump(mode="json"))
         return await self.refresh()
 
     async def refresh(self) -> RoutingTable:
-        """Pick up a version another instance published."""
-        stored = await self._store.table_versions()
-        newest = max(stored, key=lambda doc: int(doc["_id"]))
-        table = RoutingTable.model_validate(newest["table"])
-        if self._current is None or table.version > self._current.version:
-            self._current = table
-            log.info("routing table in force", extra={"version": table.version})
+        """Pick up a version another instance published (reads only version numbers when none)."""
+        newest = await self._store.newest_table_version()
+        if newest is not None and (self._current is None or newest > self._current.version):
+            stored = await self._store.table(newest)
+            if stored is not None:
+                self._current = RoutingTable.model_validate(stored)
+                log.info("routing table in force", extra={"version": newest})
         return self.current
 
     def check(self, proposed: RoutingTable) -> list[TableProblem]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -26,7 +26,6 @@ from .errors import PoisonMessage, is_transient
 log = logging.getLogger(__name__)
 
 EventHandler = Callable[[Envelope[Any]], Awaitable[None]]
-Headers = Sequence[tuple[str, bytes]]
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,10 @@ from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 
-from contracts.envelope import Envelope, encode
+from contracts.envelope import Envelope
 from contracts.topics import CORE_TOPICS, TopicSpec, department_code_of, department_topic_spec
 
+from .outbox import wire_message
 from .settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ class EventPublisher:
         topic = topic or envelope.data.topic
         if "{" in topic:
             raise ValueError(f"{envelope.type} travels on a per-department topic: name it")
-        message = encode(envelope.model_copy(update={"traceparent": None, "tracestate": None}))
+        message = wire_message(envelope)
         trace.get_current_span().set_attribute("motcua.record_id", envelope.record_id)
         await self._broker.publish(
             message.value,

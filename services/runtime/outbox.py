@@ -22,9 +22,15 @@ Document = dict[str, Any]
 _propagator = TraceContextTextMapPropagator()
 
 
+def wire_message(envelope: Envelope[Any]) -> KafkaMessage:
+    """The envelope encoded without trace headers: the telemetry middleware writes those from
+    the span that publishes, so the publish joins the record's trace."""
+    return encode(envelope.model_copy(update={"traceparent": None, "tracestate": None}))
+
+
 def stored_message(topic: str, envelope: Envelope[Any], traceparent: str | None = None) -> Document:
     """A message as a document: logical topic, key, value, headers, and the trace to resume."""
-    message = encode(envelope.model_copy(update={"traceparent": None, "tracestate": None}))
+    message = wire_message(envelope)
     return {"topic": topic, "key": message.key.decode(), "value": message.value.decode(),
             "headers": message.header_map(), "traceparent": traceparent}
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -35,14 +34,6 @@ class JsonLinesSpanExporter(SpanExporter):
 
     def shutdown(self) -> None:
         return None
-
-
-def read_spans(path: str | Path) -> list[dict[str, object]]:
-    """Spans written by `JsonLinesSpanExporter`, for tests and the demo's trace tree."""
-    file = Path(path)
-    if not file.exists():
-        return []
-    return [json.loads(line) for line in file.read_text(encoding="utf-8").splitlines() if line]
 
 
 class TextAttributes(SpanProcessor):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 from opentelemetry import trace
 from prometheus_client import CollectorRegistry, Counter
@@ -18,6 +17,7 @@ from reference.units import Units
 from services.runtime.clock import Clock
 from services.runtime.outbox import stored_message
 from services.runtime.problems import Problem
+from services.runtime.telemetry import current_traceparent
 
 from .api_models import ApplicationIn, HistoryEntryOut, RecordOut, SubmissionOut
 from .domain import (
@@ -90,7 +90,7 @@ class Applications:
                                  appointment=when.due_at, receipt=receipt(event, when, unit))
         span = trace.get_current_span()
         span.set_attribute("motcua.record_id", code)
-        traceparent = _traceparent(span)
+        traceparent = current_traceparent()
         submitted = outbox_entry(1, stored_message(topics.RECORDS_SUBMITTED, envelope, traceparent))
         record = {
             "_id": code, "idempotency_key": key, "fingerprint": digest,
@@ -139,9 +139,3 @@ class Applications:
                                      status=e.get("status"), summary=e["summary"])
                      for e in tracking.history])
 
-
-def _traceparent(span: Any) -> str | None:
-    context = span.get_span_context()
-    if not context.is_valid:
-        return None
-    return f"00-{context.trace_id:032x}-{context.span_id:016x}-{int(context.trace_flags):02x}"

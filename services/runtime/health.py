@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from .clock import MovableClock
+from .problems import Problem
 
 if TYPE_CHECKING:
     from .service import ServiceRuntime
@@ -56,6 +57,10 @@ class ClockMove(BaseModel):
     seconds: float = Field(gt=0, description="how far to move the test clock forward")
 
 
+class ClockSet(BaseModel):
+    at: AwareDatetime = Field(description="the instant to move the test clock to (not in its past)")
+
+
 def test_clock_router(clock: MovableClock) -> APIRouter:
     router = APIRouter(prefix="/test-clock", tags=["test clock"])
 
@@ -66,6 +71,14 @@ def test_clock_router(clock: MovableClock) -> APIRouter:
     @router.post("/advance")
     async def advance(move: ClockMove) -> dict[str, datetime | float]:
         clock.advance(timedelta(seconds=move.seconds))
+        return {"now": clock.now(), "offset_s": clock.offset.total_seconds()}
+
+    @router.post("/set")
+    async def set_to(move: ClockSet) -> dict[str, datetime | float]:
+        try:
+            clock.set(move.at)
+        except ValueError as error:
+            raise Problem(409, "clock-backwards", "The test clock only moves forward", str(error)) from None
         return {"now": clock.now(), "offset_s": clock.offset.total_seconds()}
 
     return router

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
@@ -49,7 +50,7 @@ class ServiceRuntime:
         self.tracer_provider = build_tracer_provider(settings)
         self.broker: KafkaBroker = build_broker(settings, self.tracer_provider)
         self.publisher = EventPublisher(self.broker, settings)
-        self.clock: Clock = clock or (MovableClock() if settings.test_clock else SystemClock())
+        self.clock: Clock = clock or _clock_of(settings)
         self.metrics = CollectorRegistry()
         self._topics: set[str] = set()
         self._ensured: set[str] = set()
@@ -166,3 +167,10 @@ class ServiceRuntime:
         for router in routers:
             app.include_router(router)
         return app
+
+
+def _clock_of(settings: ServiceSettings) -> Clock:
+    if not settings.test_clock:
+        return SystemClock()
+    start = settings.test_clock_start
+    return MovableClock(start - SystemClock().now() if start is not None else timedelta(0))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, AwareDatetime, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Environment = Literal["production", "staging", "development", "test"]
@@ -41,6 +41,9 @@ class ServiceSettings(BaseSettings):
         description="replication factor of the topics a service creates (3 on a real cluster)")
     log_level: str = Field("INFO", validation_alias=AliasChoices("LOG_LEVEL"))
     test_clock: bool = Field(False, validation_alias=AliasChoices("MOTCUA_TEST_CLOCK"))
+    test_clock_start: AwareDatetime | None = Field(
+        None, validation_alias=AliasChoices("MOTCUA_TEST_CLOCK_START"),
+        description="with the test clock: the instant it starts from (then runs with real time)")
     mongodb_database: str = "motcua"
     consumer_group: str = "motcua"
     http_host: str = "127.0.0.1"

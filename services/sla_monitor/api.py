@@ -1,0 +1,57 @@
+"""Read side of the SLA monitor: a record's deadline, the Decision 766 index, refused events."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+
+from reference.calendar import WorkingCalendar
+from reference.localtime import to_local
+from services.runtime.clock import Clock
+from services.runtime.problems import Problem
+
+from .domain import SlaPolicy, index_to_json, service_index
+from .store import DeadlineStore
+
+
+def router(store: DeadlineStore, clock: Clock, calendar: WorkingCalendar, policy: SlaPolicy) -> APIRouter:
+    routes = APIRouter(tags=["deadlines"])
+
+    @routes.get("/deadlines/{record_code}")
+    async def deadline(record_code: str) -> dict[str, Any]:
+        """The record's deadline state and the alerts claimed for it."""
+        stored = await store.get(record_code)
+        if stored is None:
+            raise Problem(404, "unknown-record", "No deadline for this record",
+                          f"The SLA monitor has no deadline for record {record_code}.")
+        claims = await store.claims_of(record_code)
+        return {**stored.state.to_dict(),
+                "alerts": [{"event_id": c["_id"], "rule": c["rule"], "event_type": c["event_type"],
+                            "due_at": to_local(c["due_at"]).isoformat(), "sent": not c["pending"]}
+                           for c in sorted(claims, key=lambda c: c["due_at"])]}
+
+    @routes.get("/index")
+    async def index(basis: Literal["original", "current"] = "original",
+                    department: Annotated[str | None, Query(max_length=64)] = None) -> dict[str, Any]:
+        """Decision 766 figures per department at the service's now.
+
+        `basis=original` judges against the receipt's appointment (moved only by pauses), as the
+        provincial dashboards do; `current` also accepts the department's reported new date.
+        """
+        now = clock.now()
+        states = [state async for state in store.all(department)]
+        figures = service_index(states, now, calendar, policy, basis=basis)
+        return {"at": to_local(now).isoformat(), "basis": basis, "records": len(states),
+                "departments": index_to_json(figures)}
+
+    @routes.get("/refusals")
+    async def refusals(record_code: Annotated[str | None, Query(max_length=64)] = None,
+                       limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:
+        """Events refused with their reason (parked ones wait for their record's submission)."""
+        docs = await store.refusals_of(record_code, limit)
+        return [{"event_id": d["_id"], "record_code": d["record_code"], "event_type": d["event_type"],
+                 "reason": d["reason"], "detail": d["detail"], "parked": d["parked"],
+                 "refused_at": to_local(d["refused_at"]).isoformat()} for d in docs]
+
+    return routes

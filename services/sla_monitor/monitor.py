@@ -1,0 +1,153 @@
+"""Folds submitted, routed and department events into each record's deadline, once each.
+
+Events of one record reach the monitor on three topics, so their order across topics is not
+guaranteed: an update that arrives before its record's submission is parked and replayed when
+the submission comes. Other events that cannot apply are refused with a reason and recorded;
+none stops the consumer, none changes a deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from prometheus_client import Counter
+
+from contracts.department.v1 import (
+    DelayReported,
+    RecordAccepted,
+    RecordRejected,
+    RecordResolved,
+    RecordReturnedMisrouted,
+    RecordSupplemented,
+    ResultReturned,
+    SupplementRequested,
+)
+from contracts.envelope import Envelope, decode
+from contracts.records.v1 import RecordRouted, RecordSubmitted
+from reference.calendar import WorkingCalendar
+from services.runtime.clock import Clock
+from services.runtime.outbox import message_of, stored_message
+from services.runtime.service import ServiceRuntime
+from services.runtime.telemetry import current_traceparent
+
+from .domain import Refusal, SlaEvent, SlaPolicy, evolve
+from .store import DeadlineStore
+
+log = logging.getLogger(__name__)
+
+FOLDED: tuple[type[SlaEvent], ...] = (
+    RecordSubmitted, RecordRouted, RecordAccepted, RecordReturnedMisrouted, SupplementRequested,
+    RecordSupplemented, RecordResolved, RecordRejected, ResultReturned, DelayReported)
+_MAX_CONFLICTS = 20
+
+
+class RecordLocks:
+    """One lock per record in this process: the consumer and the scheduler take turns."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._users: dict[str, int] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, codes: Iterable[str]) -> AsyncIterator[None]:
+        """Lock several records, in code order so two holders never wait on each other."""
+        ordered = sorted(set(codes))
+        async with contextlib.AsyncExitStack() as stack:
+            for code in ordered:
+                self._users[code] = self._users.get(code, 0) + 1
+                stack.callback(self._release, code)
+                await stack.enter_async_context(self._locks.setdefault(code, asyncio.Lock()))
+            yield
+
+    def _release(self, code: str) -> None:
+        self._users[code] -= 1
+        if not self._users[code]:
+            del self._users[code], self._locks[code]
+
+
+class Contention(RuntimeError):
+    """Another instance kept changing the record; the message is retried."""
+
+
+class Monitor:
+    def __init__(self, runtime: ServiceRuntime, store: DeadlineStore, calendar: WorkingCalendar,
+                 policy: SlaPolicy, locks: RecordLocks, wake: Callable[[], None]) -> None:
+        self._store = store
+        self._calendar = calendar
+        self._policy = policy
+        self._locks = locks
+        self._wake = wake
+        self._clock: Clock = runtime.clock
+        self._applied = Counter("motcua_sla_events_applied", "events folded into deadlines",
+                                ["event_type"], registry=runtime.metrics)
+        self._refused = Counter("motcua_sla_events_refused", "events refused with a reason",
+                                ["reason"], registry=runtime.metrics)
+        self._duplicates = Counter("motcua_sla_events_duplicate", "redelivered events ignored",
+                                   registry=runtime.metrics)
+
+    async def on_event(self, envelope: Envelope[Any]) -> None:
+        """Handler of records.submitted, records.routed and records.department-updates."""
+        payload = envelope.data
+        if not isinstance(payload, FOLDED):
+            return  # e.g. a department's own assignment notice: nothing for a deadline
+        code = payload.record_code
+        async with self._locks.hold([code]):
+            applied = await self._apply(envelope, payload)
+            if applied and isinstance(payload, RecordSubmitted):
+                await self._replay_parked(code)
+        self._wake()
+
+    async def _apply(self, envelope: Envelope[Any], payload: SlaEvent) -> bool:
+        for _ in range(_MAX_CONFLICTS):
+            stored = await self._store.get(payload.record_code)
+            state = stored.state if stored is not None else None
+            result = evolve(state, payload, at=envelope.time, now=self._clock.now(),
+                            calendar=self._calendar, policy=self._policy, event_id=envelope.id)
+            if result.duplicate:
+                self._duplicates.inc()
+                return False
+            if result.refusals or result.state is None:
+                await self._refuse(envelope, result.refusals[0])
+                return False
+            if stored is None or state is None:
+                written = await self._store.create(result.state, current_traceparent())
+            else:
+                written = await self._store.replace(result.state, state.revision, stored.traceparent)
+            if written:
+                self._applied.labels(envelope.type).inc()
+                return True
+        raise Contention(f"record {payload.record_code} changed under {_MAX_CONFLICTS} attempts")
+
+    async def _refuse(self, envelope: Envelope[Any], refusal: Refusal) -> None:
+        code = envelope.record_id
+        parked = refusal.reason == "unknown_record"
+        if parked:  # its submission may still be on its way on another topic
+            await self._store.park(envelope.id, code, stored_message("", envelope))
+        await self._store.refuse({
+            "_id": envelope.id, "record_code": code, "event_type": envelope.type,
+            "event_time": envelope.time, "reason": refusal.reason, "detail": refusal.detail,
+            "parked": parked, "refused_at": datetime.now(UTC)})
+        self._refused.labels(refusal.reason).inc()
+        log.warning("event refused", extra={"record_id": code, "event_id": envelope.id,
+                                            "event_type": envelope.type, "reason": refusal.reason,
+                                            "parked": parked})
+
+    async def _replay_parked(self, code: str) -> None:
+        parked = await self._store.parked_for(code)
+        envelopes = sorted((decode(*_parts(doc["message"])) for doc in parked), key=lambda e: e.time)
+        for envelope in envelopes:
+            if isinstance(envelope.data, FOLDED):
+                await self._apply(envelope, envelope.data)
+            await self._store.unpark(envelope.id)
+        if envelopes:
+            log.info("parked events replayed", extra={"record_id": code, "events": len(envelopes)})
+
+
+def _parts(doc: dict[str, Any]) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+    message = message_of(doc)
+    return message.key, message.value, message.headers

@@ -1,0 +1,178 @@
+"""Fires due alerts in batches: query by next firing time, claim each alert once, publish, save.
+
+Every alert is claimed by inserting a document keyed by its deterministic event id before it is
+published, so it goes out once whatever happens: two instances firing the same deadline, or a
+crash in the middle of a batch (the rerun finds the claims taken). A claim whose publisher died
+before the broker took it is sent again by the sweep, with the same event id.
+
+The cost of a pass grows with the deadlines due (one index range on `next_fire_at`), not with
+the deadlines open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from prometheus_client import Counter, Histogram
+
+from contracts import topics
+from contracts.envelope import Envelope
+from reference.calendar import WorkingCalendar
+from services.runtime.clock import Clock
+from services.runtime.errors import is_transient
+from services.runtime.outbox import send_stored, stored_message
+from services.runtime.service import ServiceRuntime
+
+from .domain import Deadline, FiredAlert, SlaPolicy, fire
+from .monitor import RecordLocks
+from .settings import SlaMonitorSettings
+from .store import DeadlineStore, StoredDeadline
+
+log = logging.getLogger(__name__)
+SOURCE = "/motcua/sla_monitor"
+Document = dict[str, Any]
+_LAG_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600)
+
+
+class Scheduler:
+    def __init__(self, runtime: ServiceRuntime, store: DeadlineStore, calendar: WorkingCalendar,
+                 policy: SlaPolicy, locks: RecordLocks, settings: SlaMonitorSettings) -> None:
+        self._runtime = runtime
+        self._store = store
+        self._calendar = calendar
+        self._policy = policy
+        self._locks = locks
+        self._settings = settings
+        self._clock: Clock = runtime.clock
+        self._woken = asyncio.Event()
+        registry = runtime.metrics
+        self._fired = Counter("motcua_sla_alerts_fired", "alerts published, by rule",
+                              ["rule"], registry=registry)
+        self._resent = Counter("motcua_sla_alerts_resent", "claimed alerts the sweep sent again",
+                               registry=registry)
+        self._lag = Histogram("motcua_sla_alert_lag_seconds",
+                              "from an alert's due time (service clock) to the broker's ack",
+                              buckets=_LAG_BUCKETS, registry=registry)
+        self._query = Histogram("motcua_sla_due_query_seconds", "time of one query for due deadlines",
+                                registry=registry)
+        self._batches = Histogram("motcua_sla_batch_size", "deadlines per batch",
+                                  buckets=(1, 10, 50, 100, 250, 500, 1000, 5000), registry=registry)
+
+    def wake(self) -> None:
+        """Look for due deadlines now (an event changed one, or the test clock moved)."""
+        self._woken.set()
+
+    async def run(self) -> None:
+        await self._retrying(self.sweep)
+        next_sweep = time.monotonic() + self._settings.sweep_s
+        while True:
+            self._woken.clear()
+            count = await self._retrying(self.tick)
+            if time.monotonic() >= next_sweep:
+                await self._retrying(self.sweep)
+                next_sweep = time.monotonic() + self._settings.sweep_s
+            if count < self._settings.batch_size:
+                try:
+                    await asyncio.wait_for(self._woken.wait(), self._settings.tick_s)
+                except TimeoutError:
+                    pass
+
+    async def tick(self) -> int:
+        """One batch: the deadlines due now, fired; returns how many were due."""
+        now = self._clock.now()
+        started = time.perf_counter()
+        due = await self._store.due(now, self._settings.batch_size)
+        self._query.observe(time.perf_counter() - started)
+        if due:
+            self._batches.observe(len(due))
+            await self._fire(due, now)
+        return len(due)
+
+    async def _fire(self, due: Sequence[StoredDeadline], now: datetime) -> None:
+        async with self._locks.hold(d.state.record_code for d in due):
+            pending = list(due)
+            for _ in range(5):
+                conflicts = await self._fire_batch(pending, now)
+                if not conflicts:
+                    return
+                fresh = [await self._store.get(code) for code in conflicts]
+                pending = [d for d in fresh if d is not None]
+            log.warning("deadlines kept changing while firing; left for the next pass",
+                        extra={"records": len(pending)})
+
+    async def _fire_batch(self, due: Sequence[StoredDeadline], now: datetime) -> list[str]:
+        """Claim, publish and save one batch; the record codes whose save lost a race."""
+        plans: list[tuple[StoredDeadline, Deadline]] = []
+        claims: list[Document] = []
+        alerts: dict[str, FiredAlert] = {}
+        for stored in due:
+            fired = fire(stored.state, now, self._calendar, self._policy)
+            state = fired.state
+            if state.next_fire_at is not None and state.next_fire_at <= now:
+                # Never busy-loop on a record the rules cannot settle: look again in a minute.
+                log.error("deadline still due after firing", extra={"record_id": state.record_code})
+                state = replace(state, next_fire_at=now + timedelta(minutes=1))
+            plans.append((stored, state))
+            for alert in fired.alerts:
+                claims.append(self._claim(alert, stored.traceparent, now))
+                alerts[alert.event_id] = alert
+        won = await self._store.claim(claims)
+        winners = [c for c in claims if c["_id"] in won]
+        await send_stored(self._runtime.broker, self._settings, [c["message"] for c in winners])
+        await self._store.sent([c["_id"] for c in winners])
+        acked = self._clock.now()
+        for claim in winners:
+            alert = alerts[claim["_id"]]
+            self._fired.labels(alert.key).inc()
+            self._lag.observe(max((acked - alert.due_at).total_seconds(), 0.0))
+        saved = await asyncio.gather(*(self._store.replace(state, stored.state.revision,
+                                                           stored.traceparent)
+                                       for stored, state in plans))
+        return [stored.state.record_code for (stored, _), ok in zip(plans, saved, strict=True) if not ok]
+
+    def _claim(self, alert: FiredAlert, traceparent: str | None, now: datetime) -> Document:
+        envelope = Envelope.wrap(alert.payload, source=SOURCE, time=now, id=alert.event_id)
+        return {"_id": alert.event_id, "record_code": alert.payload.record_code, "rule": alert.key,
+                "event_type": alert.payload.event_type, "due_at": alert.due_at,
+                "claimed_at": datetime.now(UTC),  # leases run on real time, never a test clock
+                "message": stored_message(topics.SLA_ALERTS, envelope, traceparent)}
+
+    async def sweep(self) -> int:
+        """Send the claims an instance took but did not see published; returns how many."""
+        resent = 0
+        while True:
+            before = datetime.now(UTC) - timedelta(seconds=self._settings.claim_lease_s)
+            stale = await self._store.stale_claims(before, self._settings.batch_size)
+            if not stale:
+                break
+            await send_stored(self._runtime.broker, self._settings, [c["message"] for c in stale])
+            await self._store.sent([c["_id"] for c in stale])
+            resent += len(stale)
+            self._resent.inc(len(stale))
+        if resent:
+            log.info("sweep sent claimed alerts left unsent", extra={"alerts": resent})
+        return resent
+
+    async def _retrying(self, step: Any) -> int:
+        failures = 0
+        while True:
+            try:
+                result: int = await step()
+                return result
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                failures += 1
+                if not is_transient(error):
+                    log.exception("scheduler step failed")
+                delay = min(10.0, 0.2 * 2 ** min(failures, 6)) * random.uniform(0.5, 1.0)
+                log.warning("scheduler backing off", extra={"error": type(error).__name__,
+                                                             "retry_in_s": round(delay, 2)})
+                await asyncio.sleep(delay)

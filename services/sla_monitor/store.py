@@ -1,0 +1,168 @@
+"""The SLA monitor's MongoDB port: one deadline document per record, alert claims, refusals.
+
+* `deadlines`: the record's `Deadline` state, its `revision` and `next_fire_at` (indexed: the
+  scheduler's query), replaced whole under a compare-and-set on the revision.
+* `alert_claims`: one document per alert, `_id` = the alert's deterministic event id. Inserting it
+  is the claim: a unique key decides, across instances and restarts, who publishes an alert. It
+  carries the stored message and `pending` until the broker took it.
+* `parked`: department and routing events that arrived before their record's submission
+  (they travel on other topics); replayed when the submission comes.
+* `refusals`: events refused with a reason, for the operators.
+
+On FerretDB 1.x no query uses an index, so every lookup scans; an update is a read-modify-write
+without isolation, so the compare-and-set below is atomic on MongoDB only. Within one process the
+monitor serialises each record's changes itself; alerts stay exactly-once everywhere because their
+claims are inserts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError, DuplicateKeyError
+
+from .domain import Deadline
+
+Document = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class StoredDeadline:
+    state: Deadline
+    traceparent: str | None
+    """The trace of the record's submission: alerts fired later join it."""
+
+
+class DeadlineStore:
+    """Takes the database from a provider: the client exists only while the service runs."""
+
+    def __init__(self, db: Callable[[], AsyncDatabase[Document]]) -> None:
+        self._db = db
+
+    @property
+    def deadlines(self) -> AsyncCollection[Document]:
+        return self._db()["deadlines"]
+
+    @property
+    def claims(self) -> AsyncCollection[Document]:
+        return self._db()["alert_claims"]
+
+    @property
+    def parked(self) -> AsyncCollection[Document]:
+        return self._db()["parked"]
+
+    @property
+    def refusals(self) -> AsyncCollection[Document]:
+        return self._db()["refusals"]
+
+    async def create_indexes(self) -> None:
+        await self.deadlines.create_index([("next_fire_at", ASCENDING)])
+        await self.claims.create_index([("pending", ASCENDING), ("claimed_at", ASCENDING)])
+        await self.parked.create_index([("record_code", ASCENDING)])
+        await self.refusals.create_index([("record_code", ASCENDING)])
+
+    # --- deadlines ----------------------------------------------------------------------------
+
+    async def get(self, code: str) -> StoredDeadline | None:
+        doc = await self.deadlines.find_one({"_id": code})
+        return _stored(doc) if doc is not None else None
+
+    async def create(self, state: Deadline, traceparent: str | None) -> bool:
+        """Insert a new record's deadline; False if one exists already (another instance won)."""
+        try:
+            await self.deadlines.insert_one(_document(state, traceparent))
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def replace(self, state: Deadline, expected_revision: int, traceparent: str | None) -> bool:
+        """Write `state` if the stored revision is still `expected_revision`."""
+        result = await self.deadlines.replace_one(
+            {"_id": state.record_code, "revision": expected_revision}, _document(state, traceparent))
+        return result.matched_count == 1
+
+    async def due(self, now: datetime, limit: int) -> list[StoredDeadline]:
+        """Deadlines with an alert due at `now`, earliest first: an index range on MongoDB."""
+        cursor = (self.deadlines.find({"next_fire_at": {"$lte": now}})
+                  .sort("next_fire_at", ASCENDING).limit(limit))
+        return [_stored(doc) async for doc in cursor]
+
+    async def next_due_at(self) -> datetime | None:
+        doc = await self.deadlines.find_one({"next_fire_at": {"$ne": None}}, {"next_fire_at": 1},
+                                            sort=[("next_fire_at", ASCENDING)])
+        return doc["next_fire_at"] if doc is not None else None
+
+    async def all(self, department: str | None = None) -> AsyncIterator[Deadline]:
+        """Every deadline (the service index): a full read, on demand only."""
+        query: Document = {} if department is None else {"state.department_code": department}
+        async for doc in self.deadlines.find(query, {"state": 1}):
+            yield Deadline.from_dict(doc["state"])
+
+    # --- alert claims -------------------------------------------------------------------------
+
+    async def claim(self, claims: Sequence[Document]) -> set[str]:
+        """Insert claims (each with its `_id` and stored message); the ids this call won."""
+        if not claims:
+            return set()
+        try:
+            await self.claims.insert_many([{**c, "pending": True} for c in claims], ordered=False)
+        except BulkWriteError as error:
+            errors = error.details.get("writeErrors", [])
+            if any(e.get("code") != 11000 for e in errors):
+                raise
+            lost = {claims[e["index"]]["_id"] for e in errors}
+            return {c["_id"] for c in claims} - lost
+        return {c["_id"] for c in claims}
+
+    async def sent(self, ids: Sequence[str]) -> None:
+        if ids:
+            await self.claims.update_many({"_id": {"$in": list(ids)}}, {"$set": {"pending": False}})
+
+    async def stale_claims(self, before: datetime, limit: int) -> list[Document]:
+        """Claims still pending since before `before`: their instance died before publishing."""
+        cursor = (self.claims.find({"pending": True, "claimed_at": {"$lte": before}})
+                  .sort("claimed_at", ASCENDING).limit(limit))
+        return [doc async for doc in cursor]
+
+    async def claims_of(self, code: str) -> list[Document]:
+        return [doc async for doc in self.claims.find({"record_code": code}, {"message.value": 0})]
+
+    # --- parked events and refusals -----------------------------------------------------------
+
+    async def park(self, event_id: str, code: str, message: Document) -> None:
+        try:
+            await self.parked.insert_one({"_id": event_id, "record_code": code, "message": message})
+        except DuplicateKeyError:
+            pass
+
+    async def parked_for(self, code: str) -> list[Document]:
+        return [doc async for doc in self.parked.find({"record_code": code})]
+
+    async def unpark(self, event_id: str) -> None:
+        await self.parked.delete_one({"_id": event_id})
+
+    async def refuse(self, entry: Document) -> None:
+        """Note a refused event once (its `_id` is the event id)."""
+        try:
+            await self.refusals.insert_one(entry)
+        except DuplicateKeyError:
+            pass
+
+    async def refusals_of(self, code: str | None, limit: int) -> list[Document]:
+        query: Document = {} if code is None else {"record_code": code}
+        return [doc async for doc in self.refusals.find(query).limit(limit)]
+
+
+def _document(state: Deadline, traceparent: str | None) -> Document:
+    return {"_id": state.record_code, "revision": state.revision, "next_fire_at": state.next_fire_at,
+            "traceparent": traceparent, "state": state.to_dict()}
+
+
+def _stored(doc: Document) -> StoredDeadline:
+    return StoredDeadline(Deadline.from_dict(doc["state"]), doc.get("traceparent"))

@@ -1,0 +1,119 @@
+"""Events that cannot apply are refused with a reason, change nothing, and stop nothing."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from contracts.department import v1 as department
+from tests.integration.sla_monitor.conftest import (
+    DEPARTMENT,
+    Sla,
+    SlaFactory,
+    accepted,
+    clock_at,
+    local,
+    new_record,
+    routed,
+)
+
+
+async def test_each_refusal_is_recorded_and_the_deadline_untouched(sla_service: SlaFactory) -> None:
+    clock = clock_at(local(2026, 12, 7, 8, 31))
+    async with sla_service(clock) as sla:
+        record = new_record(local(2026, 12, 7, 8, 30), 5)
+        code = record.record_code
+        await sla.send(record)
+        await sla.send(accepted(record))
+        before = await sla.wait_for(code, lambda d: d["accepted"])
+
+        supplemented = await sla.send(department.RecordSupplemented(record_code=code,
+                                                                    department_code=DEPARTMENT))
+        future = await sla.send(department.RecordResolved(
+            record_code=code, department_code=DEPARTMENT, result_summary="Đã giải quyết",
+            electronic_result=False), at=clock.now() + timedelta(days=3))
+        good = await sla.send(department.SupplementRequested(
+            record_code=code, department_code=DEPARTMENT, missing=("Tờ khai",), reason="Thiếu tờ khai"))
+        paused = await sla.wait_for(code, lambda d: d["status"] == "paused")
+
+        refusals = {r["event_id"]: r for r in await sla.refusals(code)}
+        assert refusals[supplemented.id]["reason"] == "no_pending_supplement"
+        assert refusals[future.id]["reason"] == "event_from_the_future"
+        assert good.id not in refusals
+        # Only the good event changed the deadline.
+        assert paused["revision"] == before["revision"] + 1
+        assert paused["due_current_at"] == before["due_current_at"]
+        assert paused["closure"] is None
+
+        await sla.send(department.RecordSupplemented(record_code=code, department_code=DEPARTMENT))
+        await sla.send(department.RecordRejected(record_code=code, department_code=DEPARTMENT,
+                                                 reason="Không đủ điều kiện"))
+        closed = await sla.wait_for(code, lambda d: d["status"] == "closed")
+        again = await sla.send(department.RecordResolved(
+            record_code=code, department_code=DEPARTMENT, result_summary="Đã giải quyết",
+            electronic_result=False))
+        marker = await sla.send(department.DelayReported(
+            record_code=code, department_code=DEPARTMENT, reason="Chờ xác minh",
+            new_appointment=local(2026, 12, 30, 17)))
+        await _wait_refused(sla, code, marker.id)
+        refusals = {r["event_id"]: r for r in await sla.refusals(code)}
+        assert refusals[again.id]["reason"] == "already_closed"
+        after = await sla.deadline(code) or {}
+        assert after["closure"] == closed["closure"] and after["revision"] == closed["revision"]
+
+
+async def test_update_before_its_submission_is_parked_then_applied(sla_service: SlaFactory) -> None:
+    clock = clock_at(local(2026, 12, 7, 8, 31))
+    async with sla_service(clock) as sla:
+        record = new_record(local(2026, 12, 7, 8, 30), 5)
+        code = record.record_code
+        early = await sla.send(routed(record))
+        await sla.send(accepted(record))
+        await _wait_refused(sla, code, early.id)
+        assert await sla.deadline(code) is None
+        refused = {r["event_id"]: r for r in await sla.refusals(code)}
+        assert refused[early.id]["reason"] == "unknown_record" and refused[early.id]["parked"]
+
+        await sla.send(record)
+        state = await sla.wait_for(code, lambda d: d["accepted"])
+        assert state["department_code"] == DEPARTMENT and state["routing_attempt"] == 1
+
+        stranger = new_record(local(2026, 12, 7, 8, 30), 5)
+        lost = await sla.send(accepted(stranger))
+        await _wait_refused(sla, stranger.record_code, lost.id)
+        assert await sla.deadline(stranger.record_code) is None
+
+
+async def test_redelivered_events_apply_once(sla_service: SlaFactory) -> None:
+    clock = clock_at(local(2026, 12, 7, 8, 31))
+    async with sla_service(clock) as sla:
+        record = new_record(local(2026, 12, 7, 8, 30), 5)
+        code = record.record_code
+        first = await sla.send(record)
+        await sla.send(record, event_id=first.id)
+        request = department.SupplementRequested(record_code=code, department_code=DEPARTMENT,
+                                                 missing=("Tờ khai",), reason="Thiếu tờ khai")
+        sent = await sla.send(request)
+        await sla.send(request, event_id=sent.id, at=sent.time)
+        supplemented = department.RecordSupplemented(record_code=code, department_code=DEPARTMENT)
+        await clock_step(sla)
+        back = await sla.send(supplemented)
+        await sla.send(supplemented, event_id=back.id, at=back.time)
+        state = await sla.wait_for(code, lambda d: d["status"] == "open" and d["pauses"])
+        marker = await sla.send(department.RecordSupplemented(record_code=code, department_code=DEPARTMENT))
+        await _wait_refused(sla, code, marker.id)
+        state = await sla.deadline(code) or {}
+        assert len(state["pauses"]) == 1
+        assert state["revision"] == 3  # submitted, requested, supplemented: once each
+        assert not [r for r in await sla.refusals(code) if r["reason"] == "already_submitted"]
+
+
+async def clock_step(sla: Sla) -> None:
+    """Let a little time pass on the service clock between two events."""
+    sla.clock.advance(timedelta(hours=2))
+
+
+async def _wait_refused(sla: Sla, code: str, event_id: str) -> None:
+    async with asyncio.timeout(30):
+        while event_id not in {r["event_id"] for r in await sla.refusals(code)}:
+            await asyncio.sleep(0.2)

@@ -13,7 +13,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from prometheus_client import Counter
 
@@ -44,6 +44,7 @@ FOLDED: tuple[type[SlaEvent], ...] = (
     RecordSubmitted, RecordRouted, RecordAccepted, RecordReturnedMisrouted, SupplementRequested,
     RecordSupplemented, RecordResolved, RecordRejected, ResultReturned, DelayReported)
 _MAX_CONFLICTS = 20
+Outcome = Literal["applied", "duplicate", "refused", "parked"]
 
 
 class RecordLocks:
@@ -97,12 +98,16 @@ class Monitor:
             return  # e.g. a department's own assignment notice: nothing for a deadline
         code = payload.record_code
         async with self._locks.hold([code]):
-            applied = await self._apply(envelope, payload)
-            if applied and isinstance(payload, RecordSubmitted):
+            outcome = await self._apply(envelope, payload)
+            if outcome == "applied" and isinstance(payload, RecordSubmitted):
+                await self._replay_parked(code)
+            elif outcome == "parked" and await self._store.get(code) is not None:
+                # The submission was stored (by another instance) while this event was being
+                # parked: its replay may have missed this one.
                 await self._replay_parked(code)
         self._wake()
 
-    async def _apply(self, envelope: Envelope[Any], payload: SlaEvent) -> bool:
+    async def _apply(self, envelope: Envelope[Any], payload: SlaEvent) -> Outcome:
         for _ in range(_MAX_CONFLICTS):
             stored = await self._store.get(payload.record_code)
             state = stored.state if stored is not None else None
@@ -110,20 +115,19 @@ class Monitor:
                             calendar=self._calendar, policy=self._policy, event_id=envelope.id)
             if result.duplicate:
                 self._duplicates.inc()
-                return False
+                return "duplicate"
             if result.refusals or result.state is None:
-                await self._refuse(envelope, result.refusals[0])
-                return False
+                return await self._refuse(envelope, result.refusals[0])
             if stored is None or state is None:
                 written = await self._store.create(result.state, current_traceparent())
             else:
                 written = await self._store.replace(result.state, state.revision, stored.traceparent)
             if written:
                 self._applied.labels(envelope.type).inc()
-                return True
+                return "applied"
         raise Contention(f"record {payload.record_code} changed under {_MAX_CONFLICTS} attempts")
 
-    async def _refuse(self, envelope: Envelope[Any], refusal: Refusal) -> None:
+    async def _refuse(self, envelope: Envelope[Any], refusal: Refusal) -> Outcome:
         code = envelope.record_id
         parked = refusal.reason == "unknown_record"
         if parked:  # its submission may still be on its way on another topic
@@ -133,9 +137,11 @@ class Monitor:
             "event_time": envelope.time, "reason": refusal.reason, "detail": refusal.detail,
             "parked": parked, "refused_at": datetime.now(UTC)})
         self._refused.labels(refusal.reason).inc()
-        log.warning("event refused", extra={"record_id": code, "event_id": envelope.id,
-                                            "event_type": envelope.type, "reason": refusal.reason,
-                                            "parked": parked})
+        (log.info if parked else log.warning)(
+            "event parked until its record's submission" if parked else "event refused",
+            extra={"record_id": code, "event_id": envelope.id, "event_type": envelope.type,
+                   "reason": refusal.reason})
+        return "parked" if parked else "refused"
 
     async def _replay_parked(self, code: str) -> None:
         parked = await self._store.parked_for(code)

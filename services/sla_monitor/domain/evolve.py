@@ -141,6 +141,10 @@ def _submitted(event: RecordSubmitted, calendar: WorkingCalendar, policy: SlaPol
 def _routed(state: Deadline, event: RecordRouted, at: datetime) -> Deadline:
     if (event.department_code, event.attempt) == (state.department_code, state.routing_attempt):
         return state  # the same routing again: nothing new
+    if state.accepted and state.department_code == event.department_code:
+        # The department's acceptance overtook this routing (another topic): it stays accepted.
+        return replace(state, routed_at=at, routing_attempt=event.attempt,
+                       routing_decision=event.decision)
     # A new holder gets its own routing clock, so its stuck-in-routing alert may fire again.
     routed = replace(state, department_code=event.department_code, routed_at=at,
                      routing_attempt=event.attempt, routing_decision=event.decision,

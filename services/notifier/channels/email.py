@@ -1,0 +1,86 @@
+"""Email over SMTP (aiosmtplib): plain-text UTF-8 messages, one connection per message."""
+
+from __future__ import annotations
+
+import re
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate
+
+import aiosmtplib
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from services.notifier.domain.intents import ChannelName
+from services.notifier.domain.render import Rendered
+from services.notifier.domain.retry import DeliveryResult, classify_smtp
+
+from .base import detail
+
+_ADDRESS = re.compile(r"^[^@\s,;<>\"()\[\]\\]+@[^@\s,;<>\"()\[\]\\]+\.[^@\s,;<>\"()\[\]\\]+$")
+
+
+class EmailSettings(BaseModel):
+    """Where and how to hand mail over."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    host: str = "127.0.0.1"
+    port: int = Field(25, ge=1, le=65535)
+    timeout_s: float = Field(10.0, gt=0)
+    sender: str = Field("no-reply@motcua.local", pattern=_ADDRESS.pattern)
+    sender_name: str | None = "Hệ thống một cửa điện tử"
+    use_tls: bool = False
+    """TLS from the first byte (port 465)."""
+    start_tls: bool | None = None
+    """STARTTLS: True requires it, False never, None when the server offers it."""
+    username: str | None = None
+    password: SecretStr | None = None
+    message_id_domain: str = "motcua.local"
+
+
+class EmailChannel:
+    """Reply codes decide: 4xx and network trouble transient, 5xx (e.g. 550) permanent."""
+
+    def __init__(self, settings: EmailSettings) -> None:
+        self.settings = settings
+
+    @property
+    def name(self) -> ChannelName:
+        return "email"
+
+    async def send(self, address: str, rendered: Rendered, *,
+                   reference: str | None = None) -> DeliveryResult:
+        if not _ADDRESS.fullmatch(address.strip()):
+            return DeliveryResult("permanent", "invalid address: not an email address")
+        message = self._message(address.strip(), rendered, reference)
+        s = self.settings
+        try:
+            _, reply = await aiosmtplib.send(
+                message, hostname=s.host, port=s.port, timeout=s.timeout_s, use_tls=s.use_tls,
+                start_tls=s.start_tls, username=s.username,
+                password=s.password.get_secret_value() if s.password is not None else None)
+        except aiosmtplib.SMTPRecipientsRefused as error:
+            code = error.recipients[0].code if error.recipients else 550
+            return DeliveryResult(classify_smtp(code), f"smtp {code} recipient refused")
+        except aiosmtplib.SMTPResponseException as error:
+            return DeliveryResult(classify_smtp(error.code),
+                                  detail(f"smtp {error.code} {type(error).__name__}: {error.message}"))
+        except (aiosmtplib.SMTPTimeoutError, TimeoutError) as error:
+            return DeliveryResult("transient", f"timeout ({type(error).__name__})")
+        except (aiosmtplib.SMTPException, OSError) as error:
+            return DeliveryResult("transient", f"connection failed ({type(error).__name__})")
+        return DeliveryResult("delivered", detail(f"smtp {reply}"))
+
+    def _message(self, address: str, rendered: Rendered, reference: str | None) -> EmailMessage:
+        s = self.settings
+        message = EmailMessage()
+        message["From"] = formataddr((s.sender_name, s.sender)) if s.sender_name else s.sender
+        message["To"] = address
+        message["Subject"] = rendered.subject or rendered.template
+        message["Date"] = formatdate(localtime=False, usegmt=True)
+        message["Auto-Submitted"] = "auto-generated"
+        message["Content-Language"] = rendered.language
+        if reference is not None:
+            # The same id on every attempt: a receiving system can recognise a retried message.
+            message["Message-ID"] = f"<{reference}@{s.message_id_domain}>"
+        message.set_content(rendered.text, charset="utf-8")
+        return message

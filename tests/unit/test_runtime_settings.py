@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
+from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
 from services.intake.settings import IntakeSettings
@@ -40,6 +43,24 @@ def test_runtime_picks_the_movable_clock_only_when_enabled() -> None:
     enabled = IntakeSettings.model_validate({"MOTCUA_ENVIRONMENT": "test", "MOTCUA_TEST_CLOCK": True})
     assert isinstance(ServiceRuntime(enabled).clock, MovableClock)
     assert isinstance(ServiceRuntime(IntakeSettings.model_validate({})).clock, SystemClock)
+
+
+def test_test_clock_can_start_at_an_instant_and_be_set_forward_over_http() -> None:
+    settings = IntakeSettings.model_validate({
+        "MOTCUA_ENVIRONMENT": "test", "MOTCUA_TEST_CLOCK": True,
+        "MOTCUA_TEST_CLOCK_START": "2026-02-13T16:00:00+07:00"})
+    runtime = ServiceRuntime(settings)
+    start = datetime(2026, 2, 13, 9, tzinfo=UTC)
+    assert timedelta(0) <= runtime.clock.now() - start < timedelta(seconds=5)
+    app = runtime.asgi(title="clock")  # no lifespan: nothing connects
+    client = TestClient(app)
+    later = client.post("/test-clock/set", json={"at": "2026-02-23T08:00:00+07:00"})
+    assert later.status_code == 200
+    assert timedelta(0) <= runtime.clock.now() - datetime(2026, 2, 23, 1, tzinfo=UTC) < timedelta(seconds=5)
+    back = client.post("/test-clock/set", json={"at": "2026-02-13T08:00:00+07:00"})
+    assert back.status_code == 409 and back.json()["type"] == "urn:motcua:problem:clock-backwards"
+    naive = client.post("/test-clock/set", json={"at": "2026-03-01T08:00:00"})
+    assert naive.status_code == 422
 
 
 def test_topic_namespace_prefixes_physical_topics_and_rejects_bad_characters() -> None:

@@ -117,3 +117,27 @@ async def _wait_refused(sla: Sla, code: str, event_id: str) -> None:
     async with asyncio.timeout(30):
         while event_id not in {r["event_id"] for r in await sla.refusals(code)}:
             await asyncio.sleep(0.2)
+
+
+async def test_a_deadline_the_rules_cannot_fire_does_not_hold_up_the_others(
+        sla_service: SlaFactory) -> None:
+    clock = clock_at(local(2026, 12, 7, 8, 31))
+    async with sla_service(clock) as sla:
+        record = new_record(local(2026, 12, 7, 8, 30), 5)
+        code = record.record_code
+        await sla.send(record)
+        await sla.wait_for(code, lambda d: True)
+        deadlines = sla.runtime.db["deadlines"]
+        good = await deadlines.find_one({"_id": code})
+        assert good is not None
+        broken = "not a record code"  # no alert can carry it: the contract refuses it
+        await deadlines.insert_one({**good, "_id": broken, "state": {**good["state"], "record_code": broken}})
+
+        await sla.move_to(local(2026, 12, 14, 9))
+        await sla.alerts(1)  # the warning (no department holds it: no request for a reason)
+        assert [(a.record_id, a.type) for a in await sla.all_alerts(idle=1)] == [
+            (code, "vn.motcua.sla.deadline-warning")]
+        set_aside = await deadlines.find_one({"_id": broken})
+        assert set_aside is not None and set_aside["next_fire_at"] > clock.now()
+        metrics = (await sla.client.get("/metrics")).text
+        assert "motcua_sla_fire_failures_total 1.0" in metrics

@@ -14,7 +14,7 @@ from .stack import DEFAULT_HOME, REPO_ROOT, LocalStack
 from .tools import MissingTool
 
 
-def show_one_application(intake: str, wait_s: float = 60.0) -> bool:
+def show_one_application(intake: str, sla: str, wait_s: float = 60.0) -> bool:
     """Submit one application and follow it until routing has placed it: the system at work."""
     import random
     import uuid
@@ -38,9 +38,25 @@ def show_one_application(intake: str, wait_s: float = 60.0) -> bool:
         if tracking["department_code"]:
             print(f"  routed to {tracking['department_code']}; tracking: "
                   f"{[entry['summary'] for entry in tracking['history']]}", flush=True)
-            return True
+            return show_deadline(sla, code, deadline)
         time.sleep(0.5)
     print(f"  not routed within {wait_s:.0f}s; see the service logs", file=sys.stderr, flush=True)
+    return False
+
+
+def show_deadline(sla: str, code: str, deadline: float) -> bool:
+    """The record's deadline as the SLA monitor keeps it: due time and the next alert."""
+    import httpx
+
+    while time.monotonic() < deadline:
+        answer = httpx.get(f"{sla}/deadlines/{code}", timeout=10)
+        if answer.status_code == 200 and answer.json()["department_code"]:
+            state = answer.json()
+            print(f"  deadline: due {state['due_current_at']}, next alert at {state['next_fire_at']}",
+                  flush=True)
+            return True
+        time.sleep(0.5)
+    print("  the SLA monitor has no deadline for it; see the service logs", file=sys.stderr, flush=True)
     return False
 
 
@@ -70,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"{checks}", flush=True)
         print(f"service logs: {fleet.log_dir}", flush=True)
         intake = fleet.running["intake"].base_url
-        working = show_one_application(intake)
+        working = show_one_application(intake, fleet.running["sla_monitor"].base_url)
         print(f"intake API: {intake}/docs", flush=True)
         if args.check:
             return 0 if working else 1

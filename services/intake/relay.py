@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -21,8 +20,8 @@ from typing import TypeVar
 from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from services.runtime.errors import is_transient
 from services.runtime.outbox import send_stored
+from services.runtime.retrying import until_done
 from services.runtime.settings import ServiceSettings
 
 from .store import OutboxMessage, RecordStore
@@ -95,19 +94,7 @@ class OutboxRelay:
         self._in_flight = 0
 
     async def _retrying(self, step: Callable[[], Awaitable[T]]) -> T:
-        failures = 0
-        while True:
-            try:
-                return await step()
-            except Exception as error:
-                if not is_transient(error):
-                    log.exception("outbox relay step failed")
-                failures += 1
-                self._failures.inc()
-                delay = min(10.0, 0.2 * 2 ** min(failures, 6)) * random.uniform(0.5, 1.0)
-                log.warning("outbox relay backing off", extra={
-                    "error": type(error).__name__, "retry_in_s": round(delay, 2)})
-                await asyncio.sleep(delay)
+        return await until_done(step, log, "outbox relay step", self._failures.inc)
 
     async def publish(self, messages: list[OutboxMessage]) -> int:
         """Publish events, wait for the broker, then note them sent."""

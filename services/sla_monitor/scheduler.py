@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,8 +25,8 @@ from contracts import topics
 from contracts.envelope import Envelope
 from reference.calendar import WorkingCalendar
 from services.runtime.clock import Clock
-from services.runtime.errors import is_transient
 from services.runtime.outbox import send_stored, stored_message
+from services.runtime.retrying import until_done
 from services.runtime.service import ServiceRuntime
 
 from .domain import Deadline, FiredAlert, SlaPolicy, fire
@@ -178,19 +177,5 @@ class Scheduler:
             log.info("sweep sent claimed alerts left unsent", extra={"alerts": resent})
         return resent
 
-    async def _retrying(self, step: Any) -> int:
-        failures = 0
-        while True:
-            try:
-                result: int = await step()
-                return result
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:
-                failures += 1
-                if not is_transient(error):
-                    log.exception("scheduler step failed")
-                delay = min(10.0, 0.2 * 2 ** min(failures, 6)) * random.uniform(0.5, 1.0)
-                log.warning("scheduler backing off", extra={"error": type(error).__name__,
-                                                             "retry_in_s": round(delay, 2)})
-                await asyncio.sleep(delay)
+    async def _retrying(self, step: Callable[[], Awaitable[int]]) -> int:
+        return await until_done(step, log, "scheduler step")

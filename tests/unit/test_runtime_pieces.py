@@ -60,3 +60,31 @@ def test_errors_are_classified_transient_or_not() -> None:
     assert not is_transient(DuplicateKeyError("E11000"))
     assert not is_transient(ValueError("bad"))
     assert not is_transient(PoisonMessage("unknown_record", "never seen"))
+
+
+async def test_until_done_retries_a_failing_step_until_it_succeeds(monkeypatch: pytest.MonkeyPatch) -> None:
+    import logging
+
+    from pymongo.errors import AutoReconnect
+
+    from services.runtime import retrying
+
+    waits: list[float] = []
+
+    async def no_sleep(delay: float) -> None:
+        waits.append(delay)
+
+    monkeypatch.setattr(retrying.asyncio, "sleep", no_sleep)
+    failures: list[int] = []
+    answers = iter([AutoReconnect("down"), ValueError("bug"), 7])
+
+    async def step() -> int:
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    result = await retrying.until_done(step, logging.getLogger("t"), "step", lambda: failures.append(1))
+    assert result == 7 and len(failures) == 2
+    assert 0.2 <= waits[0] <= 0.4 and 0.4 <= waits[1] <= 0.8  # doubling, with jitter
+    assert retrying.backoff_s(40) <= 10.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -25,6 +26,15 @@ class MovableClock:
 
     def __init__(self, offset: timedelta = timedelta(0)) -> None:
         self._offset = offset
+        self._listeners: list[Callable[[], None]] = []
+
+    def on_move(self, listener: Callable[[], None]) -> None:
+        """Call `listener` whenever the clock is moved (e.g. to wake a scheduler)."""
+        self._listeners.append(listener)
+
+    def _moved(self) -> None:
+        for listener in self._listeners:
+            listener()
 
     def now(self) -> datetime:
         return datetime.now(UTC) + self._offset
@@ -37,6 +47,7 @@ class MovableClock:
         if by < timedelta(0):
             raise ValueError(f"the clock only moves forward; got {by}")
         self._offset += by
+        self._moved()
         return self.now()
 
     def set(self, instant: datetime) -> datetime:
@@ -45,4 +56,5 @@ class MovableClock:
         if instant < self.now():
             raise ValueError(f"the clock only moves forward; {instant.isoformat()} is in its past")
         self._offset = instant - datetime.now(UTC)
+        self._moved()
         return self.now()

@@ -52,6 +52,7 @@ def router(store: DeadlineStore, clock: Clock, calendar: WorkingCalendar, policy
         docs = await store.refusals_of(record_code, limit)
         return [{"event_id": d["_id"], "record_code": d["record_code"], "event_type": d["event_type"],
                  "reason": d["reason"], "detail": d["detail"], "parked": d["parked"],
+                 "resolution": d.get("resolution"),
                  "refused_at": to_local(d["refused_at"]).isoformat()} for d in docs]
 
     return routes

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 from fastapi import FastAPI
 
 from contracts import topics
 from reference.calendar import load_calendar
 from reference.catalog import load_catalog
-from services.runtime.clock import Clock
+from services.runtime.clock import Clock, MovableClock
+from services.runtime.retrying import until_done
 from services.runtime.service import ServiceRuntime
 
 from .api import router
@@ -16,6 +20,8 @@ from .policies import build_policy
 from .scheduler import Scheduler
 from .settings import SlaMonitorSettings
 from .store import DeadlineStore
+
+log = logging.getLogger(__name__)
 
 
 def create_app(settings: SlaMonitorSettings | None = None, clock: Clock | None = None) -> FastAPI:
@@ -33,6 +39,15 @@ def create_app(settings: SlaMonitorSettings | None = None, clock: Clock | None =
                       monitor.on_event)
     runtime.on_start(store.create_indexes)
     runtime.run_in_background(scheduler.run)
+
+    async def replay_stranded() -> None:
+        while True:
+            await asyncio.sleep(settings.sweep_s)
+            await until_done(monitor.replay_stranded, log, "parked events sweep")
+
+    runtime.run_in_background(replay_stranded)
+    if isinstance(runtime.clock, MovableClock):
+        runtime.clock.on_move(scheduler.wake)
     app = runtime.asgi(
         router(store, runtime.clock, calendar, policy),
         title="motcua SLA monitor",

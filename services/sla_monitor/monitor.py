@@ -30,6 +30,7 @@ from contracts.department.v1 import (
 from contracts.envelope import Envelope, decode
 from contracts.records.v1 import RecordRouted, RecordSubmitted
 from reference.calendar import WorkingCalendar
+from reference.errors import YearNotCovered
 from services.runtime.clock import Clock
 from services.runtime.outbox import message_of, stored_message
 from services.runtime.service import ServiceRuntime
@@ -99,7 +100,8 @@ class Monitor:
         code = payload.record_code
         async with self._locks.hold([code]):
             outcome = await self._apply(envelope, payload)
-            if outcome == "applied" and isinstance(payload, RecordSubmitted):
+            if isinstance(payload, RecordSubmitted) and outcome in ("applied", "duplicate"):
+                # Also on a redelivered submission: a replay a crash interrupted goes on.
                 await self._replay_parked(code)
             elif outcome == "parked" and await self._store.get(code) is not None:
                 # The submission was stored (by another instance) while this event was being
@@ -107,12 +109,27 @@ class Monitor:
                 await self._replay_parked(code)
         self._wake()
 
+    async def replay_stranded(self) -> int:
+        """Replay parked events whose record exists by now (a sweep: nothing stays parked
+        because a replay was cut short); returns how many records had some."""
+        codes = await self._store.parked_records()
+        replayed = 0
+        for code in codes:
+            async with self._locks.hold([code]):
+                if await self._store.get(code) is not None:
+                    await self._replay_parked(code)
+                    replayed += 1
+        return replayed
+
     async def _apply(self, envelope: Envelope[Any], payload: SlaEvent) -> Outcome:
         for _ in range(_MAX_CONFLICTS):
             stored = await self._store.get(payload.record_code)
             state = stored.state if stored is not None else None
-            result = evolve(state, payload, at=envelope.time, now=self._clock.now(),
-                            calendar=self._calendar, policy=self._policy, event_id=envelope.id)
+            try:
+                result = evolve(state, payload, at=envelope.time, now=self._clock.now(),
+                                calendar=self._calendar, policy=self._policy, event_id=envelope.id)
+            except YearNotCovered as error:
+                return await self._refuse(envelope, Refusal("calendar_not_covered", str(error)))
             if result.duplicate:
                 self._duplicates.inc()
                 return "duplicate"
@@ -135,7 +152,7 @@ class Monitor:
         await self._store.refuse({
             "_id": envelope.id, "record_code": code, "event_type": envelope.type,
             "event_time": envelope.time, "reason": refusal.reason, "detail": refusal.detail,
-            "parked": parked, "refused_at": datetime.now(UTC)})
+            "parked": parked, "refused_at": datetime.now(UTC)})  # a replay's verdict replaces it
         self._refused.labels(refusal.reason).inc()
         (log.info if parked else log.warning)(
             "event parked until its record's submission" if parked else "event refused",
@@ -148,7 +165,9 @@ class Monitor:
         envelopes = sorted((decode(*_parts(doc["message"])) for doc in parked), key=lambda e: e.time)
         for envelope in envelopes:
             if isinstance(envelope.data, FOLDED):
-                await self._apply(envelope, envelope.data)
+                outcome = await self._apply(envelope, envelope.data)
+                if outcome in ("applied", "duplicate"):
+                    await self._store.resolve_refusal(envelope.id, "applied after its submission")
             await self._store.unpark(envelope.id)
         if envelopes:
             log.info("parked events replayed", extra={"record_id": code, "events": len(envelopes)})

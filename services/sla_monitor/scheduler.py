@@ -92,22 +92,27 @@ class Scheduler:
         """One batch: the deadlines due now, fired; returns how many were due."""
         now = self._clock.now()
         started = time.perf_counter()
-        due = await self._store.due(now, self._settings.batch_size)
+        due, unreadable = await self._store.due(now, self._settings.batch_size)
         self._query.observe(time.perf_counter() - started)
+        for code in unreadable:
+            log.error("deadline document cannot be read; set aside", extra={"record_id": code})
+            self._failed.inc()
+            await self._store.set_aside(code, now + _SET_ASIDE)
         if due:
             self._batches.observe(len(due))
-            await self._fire(due, now)
-        return len(due)
+            await self._fire([d.state.record_code for d in due], now)
+        return len(due) + len(unreadable)
 
-    async def _fire(self, due: Sequence[StoredDeadline], now: datetime) -> None:
-        async with self._locks.hold(d.state.record_code for d in due):
-            pending = list(due)
+    async def _fire(self, codes: Sequence[str], now: datetime) -> None:
+        async with self._locks.hold(codes):
+            # Read again under the locks: this process's consumer may have moved a deadline
+            # (a pause, a new date) between the query and now.
+            pending = list(codes)
             for _ in range(5):
-                conflicts = await self._fire_batch(pending, now)
-                if not conflicts:
+                fresh = await self._store.get_many(pending)
+                pending = await self._fire_batch([fresh[c] for c in pending if c in fresh], now)
+                if not pending:
                     return
-                fresh = [await self._store.get(code) for code in conflicts]
-                pending = [d for d in fresh if d is not None]
             log.warning("deadlines kept changing while firing; left for the next pass",
                         extra={"records": len(pending)})
 
@@ -125,13 +130,15 @@ class Scheduler:
                 log.exception("deadline could not be fired; retried later",
                               extra={"record_id": stored.state.record_code})
                 self._failed.inc()
-                plans.append((stored, replace(stored.state, next_fire_at=now + _SET_ASIDE)))
+                plans.append((stored, replace(stored.state, next_fire_at=now + _SET_ASIDE,
+                                              revision=stored.state.revision + 1)))
                 continue
             state = fired.state
             if state.next_fire_at is not None and state.next_fire_at <= now:
                 # Never busy-loop on a record the rules cannot settle: look again in a minute.
                 log.error("deadline still due after firing", extra={"record_id": state.record_code})
-                state = replace(state, next_fire_at=now + timedelta(minutes=1))
+                state = replace(state, next_fire_at=now + timedelta(minutes=1),
+                                revision=stored.state.revision + 1)
             plans.append((stored, state))
             for alert in fired.alerts:
                 claims.append(self._claim(alert, stored.traceparent, now))

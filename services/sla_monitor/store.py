@@ -19,10 +19,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
@@ -65,7 +65,8 @@ class DeadlineStore:
         await self.deadlines.create_index([("next_fire_at", ASCENDING)])
         await self.claims.create_index([("pending", ASCENDING), ("claimed_at", ASCENDING)])
         await self.parked.create_index([("record_code", ASCENDING)])
-        await self.refusals.create_index([("record_code", ASCENDING)])
+        await self.claims.create_index([("record_code", ASCENDING)])
+        await self.refusals.create_index([("record_code", ASCENDING), ("refused_at", DESCENDING)])
 
     # --- deadlines ----------------------------------------------------------------------------
 
@@ -87,11 +88,34 @@ class DeadlineStore:
             {"_id": state.record_code, "revision": expected_revision}, _document(state, traceparent))
         return result.matched_count == 1
 
-    async def due(self, now: datetime, limit: int) -> list[StoredDeadline]:
-        """Deadlines with an alert due at `now`, earliest first: an index range on MongoDB."""
+    async def due(self, now: datetime, limit: int) -> tuple[list[StoredDeadline], list[str]]:
+        """Deadlines with an alert due at `now`, earliest first (an index range on MongoDB), and
+        the codes of due documents that no longer read as a deadline."""
         cursor = (self.deadlines.find({"next_fire_at": {"$lte": now}})
                   .sort("next_fire_at", ASCENDING).limit(limit))
-        return [_stored(doc) async for doc in cursor]
+        found: list[StoredDeadline] = []
+        unreadable: list[str] = []
+        async for doc in cursor:
+            try:
+                found.append(_stored(doc))
+            except ValueError:  # pydantic's ValidationError included
+                unreadable.append(doc["_id"])
+        return found, unreadable
+
+    async def get_many(self, codes: Sequence[str]) -> dict[str, StoredDeadline]:
+        """The current state of several records (unreadable ones left out)."""
+        found: dict[str, StoredDeadline] = {}
+        async for doc in self.deadlines.find({"_id": {"$in": list(codes)}}):
+            try:
+                found[doc["_id"]] = _stored(doc)
+            except ValueError:
+                continue
+        return found
+
+    async def set_aside(self, code: str, until: datetime) -> None:
+        """Look at a document again only at `until` (it cannot be read or fired now)."""
+        await self.deadlines.update_one({"_id": code}, {"$set": {"next_fire_at": until},
+                                                        "$inc": {"revision": 1}})
 
     async def next_due_at(self) -> datetime | None:
         doc = await self.deadlines.find_one({"next_fire_at": {"$ne": None}}, {"next_fire_at": 1},
@@ -147,16 +171,23 @@ class DeadlineStore:
     async def unpark(self, event_id: str) -> None:
         await self.parked.delete_one({"_id": event_id})
 
+    async def parked_records(self, limit: int = 1000) -> list[str]:
+        return sorted({doc["record_code"] async for doc in
+                       self.parked.find({}, {"record_code": 1}).limit(limit)})
+
     async def refuse(self, entry: Document) -> None:
-        """Note a refused event once (its `_id` is the event id)."""
-        try:
-            await self.refusals.insert_one(entry)
-        except DuplicateKeyError:
-            pass
+        """Note why an event was refused (its `_id` is the event id); a parked event's later
+        verdict replaces the first one."""
+        await self.refusals.replace_one({"_id": entry["_id"]}, entry, upsert=True)
+
+    async def resolve_refusal(self, event_id: str, resolution: str) -> None:
+        await self.refusals.update_one({"_id": event_id}, {"$set": {
+            "parked": False, "resolution": resolution, "resolved_at": datetime.now(UTC)}})
 
     async def refusals_of(self, code: str | None, limit: int) -> list[Document]:
         query: Document = {} if code is None else {"record_code": code}
-        return [doc async for doc in self.refusals.find(query).limit(limit)]
+        cursor = self.refusals.find(query).sort("refused_at", DESCENDING).limit(limit)
+        return [doc async for doc in cursor]
 
 
 def _document(state: Deadline, traceparent: str | None) -> Document:

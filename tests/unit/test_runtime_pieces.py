@@ -34,6 +34,15 @@ def test_json_log_line_carries_service_extras_and_no_personal_data() -> None:
     assert line["record_id"] == "000.00.21.H40-261124-0001"
 
 
+def test_movable_clock_tells_its_listeners_when_it_moves() -> None:
+    clock = MovableClock()
+    moves: list[int] = []
+    clock.on_move(lambda: moves.append(1))
+    clock.advance(timedelta(hours=1))
+    clock.set(clock.now() + timedelta(days=1))
+    assert len(moves) == 2
+
+
 def test_movable_clock_moves_forward_only() -> None:
     clock = MovableClock()
     before = clock.now()

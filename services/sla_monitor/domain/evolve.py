@@ -33,7 +33,7 @@ SlaEvent = (RecordSubmitted | RecordRouted | RecordAccepted | RecordReturnedMisr
 
 RefusalReason = Literal["unknown_record", "no_pending_supplement", "already_closed",
                         "event_from_the_future", "already_submitted", "supplement_already_pending",
-                        "not_the_holder", "appointment_not_later"]
+                        "not_the_holder", "appointment_not_later", "calendar_not_covered"]
 
 
 @dataclass(frozen=True)

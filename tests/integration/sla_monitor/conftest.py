@@ -61,7 +61,7 @@ def routed(record: RecordSubmitted, department_code: str = DEPARTMENT, *, attemp
     return RecordRouted(record_code=record.record_code, procedure_code=record.procedure_code,
                         department_code=department_code,
                         department_topic=topics.department_topic(department_code),
-                        decision=decision,  # type: ignore[arg-type]
+                        decision=decision,
                         reason="test routing", rule_version=2, attempt=attempt, candidates_left=(),
                         administrative_unit_code=record.administrative_unit_code)
 
@@ -112,6 +112,18 @@ class Sla:
     async def move_to(self, instant: datetime) -> None:
         self.clock.set(instant)
         self.app.state.scheduler.wake()
+
+    async def settled(self) -> None:
+        """Wait until the scheduler has looked for due deadlines twice since this call."""
+        async def passes() -> float:
+            text = (await self.client.get("/metrics")).text
+            line = next(x for x in text.splitlines() if x.startswith("motcua_sla_due_query_seconds_count"))
+            return float(line.split()[1])
+
+        before = await passes()
+        async with asyncio.timeout(30):
+            while await passes() < before + 2:
+                await asyncio.sleep(0.05)
 
     async def alerts(self, count: int, timeout: float = 30) -> list[Envelope[Any]]:
         records = await read_topic(self.endpoints.kafka_bootstrap_servers,

@@ -77,6 +77,9 @@ async def test_update_before_its_submission_is_parked_then_applied(sla_service: 
         await sla.send(record)
         state = await sla.wait_for(code, lambda d: d["accepted"])
         assert state["department_code"] == DEPARTMENT and state["routing_attempt"] == 1
+        assert await sla.runtime.db["parked"].count_documents({"record_code": code}) == 0
+        replayed = {r["event_id"]: r for r in await sla.refusals(code)}[early.id]
+        assert (replayed["parked"], replayed["resolution"]) == (False, "applied after its submission")
 
         stranger = new_record(local(2026, 12, 7, 8, 30), 5)
         lost = await sla.send(accepted(stranger))
@@ -132,6 +135,8 @@ async def test_a_deadline_the_rules_cannot_fire_does_not_hold_up_the_others(
         assert good is not None
         broken = "not a record code"  # no alert can carry it: the contract refuses it
         await deadlines.insert_one({**good, "_id": broken, "state": {**good["state"], "record_code": broken}})
+        unreadable = "000.00.21.H40-261207-9999"  # stored by some older or broken writer
+        await deadlines.insert_one({**good, "_id": unreadable, "state": {"record_code": unreadable}})
 
         await sla.move_to(local(2026, 12, 14, 9))
         await sla.alerts(1)  # the warning (no department holds it: no request for a reason)
@@ -139,5 +144,7 @@ async def test_a_deadline_the_rules_cannot_fire_does_not_hold_up_the_others(
             (code, "vn.motcua.sla.deadline-warning")]
         set_aside = await deadlines.find_one({"_id": broken})
         assert set_aside is not None and set_aside["next_fire_at"] > clock.now()
+        left = await deadlines.find_one({"_id": unreadable})
+        assert left is not None and left["next_fire_at"] > clock.now()
         metrics = (await sla.client.get("/metrics")).text
-        assert "motcua_sla_fire_failures_total 1.0" in metrics
+        assert "motcua_sla_fire_failures_total 2.0" in metrics

@@ -53,7 +53,7 @@ async def test_warning_breach_and_both_escalations(sla_service: SlaFactory) -> N
         assert state["due_current_at"] == "2026-12-14T17:00:00+07:00"
 
         await sla.move_to(local(2026, 12, 11, 12))  # 1.6 working days left: not yet near
-        await sla.wait_for(code, lambda d: d["revision"] >= 3)
+        await sla.settled()
         assert (await sla.deadline(code) or {})["alerts"] == []
 
         await sla.move_to(local(2026, 12, 14, 9))  # within the last working day

@@ -2,20 +2,60 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI
 
 from contracts import topics
 from services.runtime.clock import Clock
 from services.runtime.service import ServiceRuntime
 
+from . import config
+from .api import router
+from .metrics import NotifierMetrics
+from .planner import Planner
+from .publisher import OutcomePublisher
 from .settings import NotifierSettings
+from .store import NotifierStore
+from .worker import Deliverer
+
+log = logging.getLogger(__name__)
+CONSUMED = (topics.RECORDS_SUBMITTED, topics.RECORDS_ROUTED, topics.DEPARTMENT_UPDATES,
+            topics.SLA_ALERTS)
 
 
 def create_app(settings: NotifierSettings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or NotifierSettings()
     runtime = ServiceRuntime(settings, clock)
+    channels = config.channels_config(settings)
+    directory = config.directory(settings, channels)
+    templates = config.templates(settings)
+    metrics = NotifierMetrics(runtime.metrics)
+    store = NotifierStore(lambda: runtime.db)
+    publisher = OutcomePublisher(runtime, store, settings)
+    deliverer = Deliverer(store, publisher, templates, channels, config.retry_policy(settings),
+                          config.care_policy(settings), runtime.clock, settings, metrics)
+    planner = Planner(store, directory, templates, deliverer.enqueue, publisher, runtime.clock,
+                      settings, metrics)
+
+    async def announce() -> None:
+        off = sorted({"email", "sms", "webhook"} - channels.enabled)
+        if off:
+            log.warning("channels not configured, notifications on them fail at once",
+                        extra={"disabled": off, "enabled": sorted(channels.enabled)})
+
     runtime.declare_topics(topics.NOTIFICATION_OUTCOMES)
-    return runtime.asgi(
+    runtime.subscribe(list(CONSUMED), planner.on_event)
+    runtime.on_start(store.create_indexes)
+    runtime.on_start(announce)
+    runtime.run_in_background(deliverer.run)
+    runtime.run_in_background(publisher.run)
+    app = runtime.asgi(
+        router(store),
         title="motcua notifier",
-        description="Tells applicants and supervisors what happens to a record, once.",
+        description="Tells applicants and supervisors what happens to a record, once, in their "
+                    "language: email, SMS and webhooks, with retries, folding and quiet hours.",
     )
+    app.state.store = store
+    app.state.deliverer = deliverer
+    return app

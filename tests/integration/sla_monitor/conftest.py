@@ -6,27 +6,26 @@ import asyncio
 import itertools
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
 from contracts import topics
 from contracts.department import v1 as department
-from contracts.envelope import Envelope, EventPayload, decode
+from contracts.envelope import Envelope, decode
 from contracts.records.v1 import RecordRouted, RecordSubmitted
 from contracts.samples import record_submitted
 from reference.calendar import load_calendar
 from reference.deadlines import appointment
 from reference.localtime import VIETNAM
 from services.runtime.clock import MovableClock, SystemClock
-from services.runtime.service import ServiceRuntime
 from services.sla_monitor.app import create_app
 from services.sla_monitor.settings import SlaMonitorSettings
 from tests.endpoints import Endpoints
+from tests.in_process import InProcessService
 from tests.kafka_io import drain_topic, read_topic
 
 CALENDAR = load_calendar(provisional_years=(2027,))
@@ -71,23 +70,8 @@ def accepted(record: RecordSubmitted, department_code: str = DEPARTMENT) -> depa
 
 
 @dataclass
-class Sla:
-    app: FastAPI
-    client: httpx.AsyncClient
-    settings: SlaMonitorSettings
-    endpoints: Endpoints
-    clock: MovableClock
-
-    @property
-    def runtime(self) -> ServiceRuntime:
-        runtime: ServiceRuntime = self.app.state.runtime
-        return runtime
-
-    async def send(self, payload: EventPayload, *, event_id: str | None = None,
-                   at: datetime | None = None) -> Envelope[Any]:
-        envelope = Envelope.wrap(payload, source="/motcua/test", time=at or self.clock.now(), id=event_id)
-        await self.runtime.publisher.publish(envelope)
-        return envelope
+class Sla(InProcessService):
+    settings: SlaMonitorSettings = field(kw_only=True)
 
     async def deadline(self, code: str) -> dict[str, Any] | None:
         response = await self.client.get(f"/deadlines/{code}")
@@ -156,7 +140,7 @@ def sla_service(make_settings: Callable[..., Any], endpoints: Endpoints) -> SlaF
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://sla") as client:
-                yield Sla(app, client, built, endpoints, clock)
+                yield Sla(app, client, endpoints, clock, settings=built)
     return start
 
 

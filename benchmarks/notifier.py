@@ -1,0 +1,235 @@
+"""`python -m benchmarks.notifier`: notifications delivered per second, with the retry path taken.
+
+Starts the local stack (unless KAFKA_BOOTSTRAP_SERVERS and MONGODB_URI are set), a loopback SMTP
+server and an HTTP SMS gateway in this process, and the notifier as its own process (test clock
+on a working morning, so no quiet hours). Both servers refuse the first attempt of a share of the
+messages (SMTP 451, HTTP 503), so those go through the backoff and are sent again. Then:
+1. publishes N submissions (half the applicants prefer email, half SMS) and one refusal for every
+   third record (a formal notice, sent as a message of its own);
+2. waits until every expected notification has reached its server, and prints the rate per
+   channel, the retries, the latency from an event's publication to the server's receipt of its
+   message (p50/p99), duplicate copies, and the notifier's peak memory.
+
+The fold window (`--fold-s`) is part of every latency: a notice waits that long for others to
+fold with.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import re
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaProducer
+from aiosmtpd.smtp import SMTP, Session
+from aiosmtpd.smtp import Envelope as SmtpEnvelope
+from pymongo import AsyncMongoClient
+
+from contracts.department.v1 import RecordRejected
+from contracts.envelope import Envelope, EventPayload, encode
+from contracts.records.v1 import RecordSubmitted
+from contracts.samples import record_submitted
+from deploy.local.services import ServiceFleet
+from deploy.local.stack import REPO_ROOT
+from reference.localtime import VIETNAM
+from services.notifier.domain import notification_id
+
+from .common import endpoints, peak_rss_mib, percentile
+
+MORNING = datetime(2026, 11, 25, 9, 0, tzinfo=VIETNAM)
+_MESSAGE_ID = re.compile(rb"^Message-ID: <([^@>]+)@", re.MULTILINE | re.IGNORECASE)
+
+
+@dataclass
+class Arrivals:
+    """First arrival (perf_counter) of each key, copies seen, first attempts refused on purpose."""
+
+    fail_share: float
+    first: dict[str, float] = field(default_factory=dict)
+    channel: dict[str, str] = field(default_factory=dict)
+    copies: int = 0
+    refused: set[str] = field(default_factory=set)
+
+    def refuse_first(self, key: str) -> bool:
+        """True once for a key in the failing share (chosen by hash, so the same on every run)."""
+        share = int.from_bytes(hashlib.sha256(key.encode()).digest()[:4]) / 2**32
+        if share < self.fail_share and key not in self.refused:
+            self.refused.add(key)
+            return True
+        return False
+
+    def arrived(self, key: str, channel: str) -> None:
+        self.copies += 1
+        self.first.setdefault(key, time.perf_counter())
+        self.channel.setdefault(key, channel)
+
+
+class Mailbox:
+    """aiosmtpd handler: 451 for the first attempt of a share of the messages, else stored."""
+
+    def __init__(self, arrivals: Arrivals) -> None:
+        self.arrivals = arrivals
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: SmtpEnvelope) -> str:
+        found = _MESSAGE_ID.search(envelope.original_content or b"")
+        key = found.group(1).decode() if found else "?"
+        if self.arrivals.refuse_first(key):
+            return "451 4.3.0 Try again later"
+        self.arrivals.arrived(key, "email")
+        return "250 2.0.0 OK"
+
+
+async def gateway(arrivals: Arrivals, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """HTTP/1.1 with keep-alive: 503 for the first attempt of a share of the keys, else 200."""
+    try:
+        while True:
+            head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
+            lines = head.strip().split("\r\n")[1:]
+            headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines)}
+            await reader.readexactly(int(headers.get("content-length", "0")))
+            key = headers.get("idempotency-key", "?")
+            status = 503 if arrivals.refuse_first(key) else 200
+            if status == 200:
+                arrivals.arrived(key, "sms")
+            writer.write(f"HTTP/1.1 {status} X\r\nContent-Length: 2\r\n\r\n{{}}".encode())
+            await writer.drain()
+    except (asyncio.IncompleteReadError, ConnectionError):
+        pass
+    finally:
+        writer.close()
+
+
+def events(n: int, run: str) -> list[tuple[EventPayload, str, str]]:
+    """(event, channel, address): N submissions, then a refusal for every third record."""
+    found: list[tuple[EventPayload, str, str]] = []
+    refusals: list[tuple[EventPayload, str, str]] = []
+    base = record_submitted()
+    for i in range(n):
+        code = f"000.{60 + i // 9999 // 100:02d}.{i // 9999 % 100:02d}.H40-{run}-{i % 9999 + 1:04d}"
+        email, phone = f"bench{i}@example.vn", f"09{i:08d}"
+        channel = "email" if i % 2 else "sms"
+        applicant = base.applicant.model_copy(update={"email": email, "phone": phone,
+                                                      "preferred_channel": channel})
+        submitted: RecordSubmitted = base.model_copy(update={"record_code": code, "applicant": applicant})
+        address = email if channel == "email" else phone
+        found.append((submitted, channel, address))
+        if i % 3 == 0:
+            refusals.append((RecordRejected(record_code=code, department_code="UBND-X-16681",
+                                            reason="Không đủ điều kiện"), channel, address))
+    return found + refusals
+
+
+async def publish(bootstrap: str, namespace: str, items: list[tuple[EventPayload, str, str]]
+                  ) -> dict[str, float]:
+    """Publish every event; the expected notification id → when its event was handed over."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    await producer.start()
+    published: dict[str, float] = {}
+    try:
+        for payload, channel, address in items:
+            envelope = Envelope.wrap(payload, source="/motcua/bench", time=MORNING)
+            message = encode(envelope)
+            await producer.send(namespace + payload.topic, message.value, key=message.key,
+                                headers=message.headers)
+            published[notification_id(envelope.id, "applicant", channel, address)] = time.perf_counter()
+        await producer.flush()
+    finally:
+        await producer.stop()
+    return published
+
+
+def metric_sum(text: str, name: str) -> float:
+    return sum(float(v) for v in re.findall(rf"^{name}(?:{{[^}}]*}})? (\S+)$", text, re.M))
+
+
+async def run(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
+    arrivals = Arrivals(args.fail_share)
+    loop = asyncio.get_running_loop()
+    smtp = await loop.create_server(lambda: SMTP(Mailbox(arrivals), hostname="127.0.0.1", loop=loop),
+                                    "127.0.0.1", 0)
+    http = await asyncio.start_server(lambda r, w: gateway(arrivals, r, w), "127.0.0.1", 0)
+    smtp_port, http_port = smtp.sockets[0].getsockname()[1], http.sockets[0].getsockname()[1]
+    run_id = uuid.uuid4().hex[:8]
+    namespace, database = f"bench{run_id}.", f"bench{run_id}_notifier"
+    fleet = ServiceFleet({**env, "MOTCUA_TOPIC_NAMESPACE": namespace, "LOG_LEVEL": "WARNING",
+                          "MOTCUA_ENVIRONMENT": "test", "MOTCUA_TEST_CLOCK": "true",
+                          "MOTCUA_TEST_CLOCK_START": MORNING.isoformat(),
+                          "NOTIFIER_MONGODB_DATABASE": database,
+                          "NOTIFIER_SMTP_HOST": "127.0.0.1", "NOTIFIER_SMTP_PORT": str(smtp_port),
+                          "NOTIFIER_SMTP_START_TLS": "false",
+                          "NOTIFIER_SMS_GATEWAY_URL": f"http://127.0.0.1:{http_port}/sms",
+                          "NOTIFIER_FOLD_WINDOW_S": str(args.fold_s),
+                          "NOTIFIER_RATE_LIMIT_MESSAGES": "100", "NOTIFIER_RETRY_BASE_S": "0.5",
+                          "NOTIFIER_RETRY_CAP_S": "5", "NOTIFIER_BATCH_SIZE": str(args.batch)},
+                         REPO_ROOT / ".local" / "bench-logs", names=("notifier",))
+    try:
+        service = await asyncio.to_thread(fleet.start, "notifier")
+        items = events(args.n, time.strftime("%y%m%d"))
+        print(f"publishing {len(items):,} events ({args.n:,} submissions)", flush=True)
+        started = time.perf_counter()
+        published = await publish(env["KAFKA_BOOTSTRAP_SERVERS"], namespace, items)
+        publish_s = time.perf_counter() - started
+        while (len(arrivals.first.keys() & published.keys()) < len(published)  # noqa: ASYNC110
+               and time.perf_counter() - started < args.limit_s):
+            await asyncio.sleep(0.1)
+        async with httpx.AsyncClient(base_url=service.base_url) as client:
+            metrics = (await client.get("/metrics")).text
+        memory = peak_rss_mib(service.process.pid) if service.process.pid else float("nan")
+    finally:
+        await asyncio.to_thread(fleet.stop_all)
+        smtp.close()
+        http.close()
+        client_ = AsyncMongoClient[dict[str, Any]](env["MONGODB_URI"])
+        await client_.drop_database(database)
+        await client_.close()
+    latencies = sorted(arrivals.first[k] - published[k] for k in published if k in arrivals.first)
+    return {"published": published, "arrivals": arrivals, "started": started, "publish_s": publish_s,
+            "latencies": latencies, "retries": metric_sum(metrics, "motcua_notification_retries_total"),
+            "failed": metric_sum(metrics, "motcua_notifications_failed_total"), "memory": memory}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.notifier", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=2000, help="submissions (applicants) published")
+    parser.add_argument("--fail-share", type=float, default=0.2,
+                        help="share of messages whose first attempt the servers refuse")
+    parser.add_argument("--fold-s", type=float, default=0.2, help="the notifier's fold window")
+    parser.add_argument("--batch", type=int, default=200, help="messages claimed and sent per batch")
+    parser.add_argument("--limit-s", type=float, default=600, help="give up after this long")
+    args = parser.parse_args()
+    with endpoints() as env:
+        result = asyncio.run(run(args, env))
+    published: dict[str, float] = result["published"]
+    arrivals: Arrivals = result["arrivals"]
+    delivered = [k for k in published if k in arrivals.first]
+    last = max((arrivals.first[k] for k in delivered), default=float("nan"))
+    elapsed = last - result["started"]
+    per_channel = Counter(arrivals.channel[k] for k in delivered)
+    latencies: list[float] = result["latencies"]
+    print(f"notifier: {len(published):,} notifications ({args.n:,} receipts, "
+          f"{len(published) - args.n:,} refusals), one process, loopback SMTP and HTTP gateway")
+    print(f"  published in       {result['publish_s']:8.2f} s")
+    print(f"  delivered          {len(delivered):,}/{len(published):,} in {elapsed:.2f} s "
+          f"({len(delivered) / elapsed:,.0f} notifications/s)")
+    for channel, count in sorted(per_channel.items()):
+        print(f"    {channel:<6}           {count:,} ({count / elapsed:,.0f}/s)")
+    print(f"  retry path         {len(arrivals.refused):,} first attempts refused (451/503), "
+          f"{result['retries']:.0f} retries scheduled, {result['failed']:.0f} given up")
+    print(f"  duplicates         {arrivals.copies - len(arrivals.first)} copies of a key already received")
+    print(f"  publish->received  p50 {percentile(latencies, 50):.2f} s, "
+          f"p99 {percentile(latencies, 99):.2f} s (fold window {args.fold_s} s, retry backoff "
+          f"0.5-5 s included)")
+    print(f"  notifier peak RSS  {result['memory']:6.1f} MiB")
+
+
+if __name__ == "__main__":
+    main()

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TypeVar
 
 import pytest
 
+from deploy.local.kafka import KafkaNode
 from services.runtime.settings import ServiceSettings
 from tests.endpoints import Endpoints, test_endpoints
 
@@ -18,6 +20,16 @@ S = TypeVar("S", bound=ServiceSettings)
 def endpoints() -> Iterator[Endpoints]:
     with test_endpoints() as found:
         yield found
+
+
+@pytest.fixture
+def kafka(tmp_path: Path) -> Iterator[KafkaNode]:
+    """A broker of this test's own, so that it can be stopped and started again."""
+    node = KafkaNode(tmp_path / "kafka")
+    node.prepare()
+    node.start()
+    yield node
+    node.stop()
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,16 +21,6 @@ from tests.endpoints import Endpoints
 from tests.kafka_io import read_topic
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def kafka(tmp_path: Path) -> Iterator[KafkaNode]:
-    """A broker of this test's own, so that it can be stopped and started again."""
-    node = KafkaNode(tmp_path / "kafka")
-    node.prepare()
-    node.start()
-    yield node
-    node.stop()
 
 
 async def _published_codes(bootstrap: str, topic: str, count: int) -> list[tuple[str, str]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
@@ -49,14 +49,21 @@ def test_test_clock_can_start_at_an_instant_and_be_set_forward_over_http() -> No
     settings = IntakeSettings.model_validate({
         "MOTCUA_ENVIRONMENT": "test", "MOTCUA_TEST_CLOCK": True,
         "MOTCUA_TEST_CLOCK_START": "2026-02-13T16:00:00+07:00"})
+    before = datetime.now(UTC)
     runtime = ServiceRuntime(settings)
+    after = datetime.now(UTC)
+    clock = runtime.clock
+    assert isinstance(clock, MovableClock)
     start = datetime(2026, 2, 13, 9, tzinfo=UTC)
-    assert timedelta(0) <= runtime.clock.now() - start < timedelta(seconds=5)
+    assert start - after <= clock.offset <= start - before  # it showed `start` when built
     app = runtime.asgi(title="clock")  # no lifespan: nothing connects
     client = TestClient(app)
+    target = datetime(2026, 2, 23, 1, tzinfo=UTC)
+    before = datetime.now(UTC)
     later = client.post("/test-clock/set", json={"at": "2026-02-23T08:00:00+07:00"})
+    after = datetime.now(UTC)
     assert later.status_code == 200
-    assert timedelta(0) <= runtime.clock.now() - datetime(2026, 2, 23, 1, tzinfo=UTC) < timedelta(seconds=5)
+    assert target - after <= clock.offset <= target - before
     back = client.post("/test-clock/set", json={"at": "2026-02-13T08:00:00+07:00"})
     assert back.status_code == 409 and back.json()["type"] == "urn:motcua:problem:clock-backwards"
     naive = client.post("/test-clock/set", json={"at": "2026-03-01T08:00:00"})

@@ -212,8 +212,8 @@ def main() -> None:
             fleet.stop_all()
             asyncio.run(_drop(uri, database))
     total, count, buckets = histogram(metrics, "motcua_sla_due_query_seconds")
-    busy = [(b, c - dict(histogram(idle, "motcua_sla_due_query_seconds")[2]).get(b, 0))
-            for b, c in buckets]
+    idle_buckets = dict(histogram(idle, "motcua_sla_due_query_seconds")[2])
+    busy = [(b, c - idle_buckets.get(b, 0)) for b, c in buckets]
     batches = count - idle_count
     fired_in = arrivals[-1] if arrivals else float("nan")
     print(f"sla_monitor: {args.open:,} open deadlines, {args.due:,} due at once, batches of "

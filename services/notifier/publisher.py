@@ -19,9 +19,9 @@ from contracts import topics
 from contracts.envelope import Envelope
 from contracts.notifications.v1 import NotificationOutcome
 from services.runtime.outbox import send_stored, stored_message
+from services.runtime.retrying import until_done
 from services.runtime.service import ServiceRuntime
 
-from .retrying import retrying
 from .settings import NotifierSettings
 from .store import NotifierStore
 
@@ -55,7 +55,7 @@ class OutcomePublisher:
         return self._queue.qsize()
 
     async def run(self) -> None:
-        await retrying(self.sweep, "outcome sweep")
+        await until_done(self.sweep, log, "outcome sweep")
         loop = asyncio.get_running_loop()
         next_sweep = loop.time() + self._settings.sweep_s
         while True:
@@ -68,9 +68,9 @@ class OutcomePublisher:
                 batch = [first]
                 while len(batch) < self._settings.batch_size and not self._queue.empty():
                     batch.append(self._queue.get_nowait())
-                await retrying(partial(self._publish, batch), "outcome publish")
+                await until_done(partial(self._publish, batch), log, "outcome publish")
             if loop.time() >= next_sweep:
-                await retrying(self.sweep, "outcome sweep")
+                await until_done(self.sweep, log, "outcome sweep")
                 next_sweep = loop.time() + self._settings.sweep_s
 
     async def _publish(self, batch: list[tuple[str, Document]]) -> int:

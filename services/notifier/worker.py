@@ -31,6 +31,7 @@ import httpx
 
 from contracts.notifications.v1 import NotificationOutcome
 from services.runtime.clock import Clock
+from services.runtime.retrying import until_done
 
 from . import documents
 from .channels import Channel, ChannelsConfig, build_channels
@@ -53,7 +54,6 @@ from .domain import (
 )
 from .metrics import NotifierMetrics
 from .publisher import OutcomePublisher, outcome_message
-from .retrying import retrying
 from .settings import NotifierSettings
 from .store import NotifierStore, claim_id
 
@@ -134,20 +134,20 @@ class Deliverer:
     async def run(self) -> None:
         async with httpx.AsyncClient(trust_env=False) as http:
             self._channels = build_channels(self._config, http)
-            await retrying(self.sweep, "delivery sweep")
+            await until_done(self.sweep, log, "delivery sweep")
             next_sweep = time.monotonic() + self._settings.sweep_s
             while True:
                 self._woken.clear()
                 now = self._clock.now()
                 ready, holds, deferred = self._due(now)
                 if holds:
-                    await retrying(partial(self._hold, holds), "delivery hold")
+                    await until_done(partial(self._hold, holds), log, "delivery hold")
                 if deferred:
-                    await retrying(partial(self._defer, deferred), "delivery deferral")
+                    await until_done(partial(self._defer, deferred), log, "delivery deferral")
                 if ready:
                     await self._attempt(ready)
                 if time.monotonic() >= next_sweep:
-                    await retrying(self.sweep, "delivery sweep")
+                    await until_done(self.sweep, log, "delivery sweep")
                     next_sweep = time.monotonic() + self._settings.sweep_s
                 if not ready:
                     wait = min(self._settings.tick_s, self._seconds_to_next(now))
@@ -261,7 +261,7 @@ class Deliverer:
     # --- attempts -----------------------------------------------------------------------------
 
     async def _attempt(self, ready: list[Pending]) -> None:
-        claimed = await retrying(lambda: self._claim(ready), "delivery claim")
+        claimed = await until_done(lambda: self._claim(ready), log, "delivery claim")
         semaphore = asyncio.Semaphore(self._settings.send_concurrency)
 
         async def send(pending: Pending) -> None:
@@ -331,9 +331,9 @@ class Deliverer:
                     detail=result.detail, reason=reason, finished_at=real_now,
                     outcome=outcome_message(event, now, self._trace.get(nid))))
             counted.append((message, decision.action, result, decision.failure))
-        won = await retrying(partial(self._store.finish, finished), "delivery result")
+        won = await until_done(partial(self._store.finish, finished), log, "delivery result")
         if retries:
-            await retrying(partial(self._claim_ahead, retries), "retry claim")
+            await until_done(partial(self._claim_ahead, retries), log, "retry claim")
         for message, action, result, failure in counted:
             self._count(message, action, result, failure)
         for doc in finished:

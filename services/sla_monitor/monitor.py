@@ -17,18 +17,8 @@ from typing import Any, Literal
 
 from prometheus_client import Counter
 
-from contracts.department.v1 import (
-    DelayReported,
-    RecordAccepted,
-    RecordRejected,
-    RecordResolved,
-    RecordReturnedMisrouted,
-    RecordSupplemented,
-    ResultReturned,
-    SupplementRequested,
-)
 from contracts.envelope import Envelope, decode
-from contracts.records.v1 import RecordRouted, RecordSubmitted
+from contracts.records.v1 import RecordSubmitted
 from reference.calendar import WorkingCalendar
 from reference.errors import YearNotCovered
 from services.runtime.clock import Clock
@@ -36,14 +26,11 @@ from services.runtime.outbox import message_of, stored_message
 from services.runtime.service import ServiceRuntime
 from services.runtime.telemetry import current_traceparent
 
-from .domain import Refusal, SlaEvent, SlaPolicy, evolve
+from .domain import SLA_EVENT_TYPES, Refusal, SlaEvent, SlaPolicy, evolve
 from .store import DeadlineStore
 
 log = logging.getLogger(__name__)
 
-FOLDED: tuple[type[SlaEvent], ...] = (
-    RecordSubmitted, RecordRouted, RecordAccepted, RecordReturnedMisrouted, SupplementRequested,
-    RecordSupplemented, RecordResolved, RecordRejected, ResultReturned, DelayReported)
 _MAX_CONFLICTS = 20
 Outcome = Literal["applied", "duplicate", "refused", "parked"]
 
@@ -95,7 +82,7 @@ class Monitor:
     async def on_event(self, envelope: Envelope[Any]) -> None:
         """Handler of records.submitted, records.routed and records.department-updates."""
         payload = envelope.data
-        if not isinstance(payload, FOLDED):
+        if not isinstance(payload, SLA_EVENT_TYPES):
             return  # e.g. a department's own assignment notice: nothing for a deadline
         code = payload.record_code
         async with self._locks.hold([code]):
@@ -164,7 +151,7 @@ class Monitor:
         parked = await self._store.parked_for(code)
         envelopes = sorted((decode(*_parts(doc["message"])) for doc in parked), key=lambda e: e.time)
         for envelope in envelopes:
-            if isinstance(envelope.data, FOLDED):
+            if isinstance(envelope.data, SLA_EVENT_TYPES):
                 outcome = await self._apply(envelope, envelope.data)
                 if outcome in ("applied", "duplicate"):
                     await self._store.resolve_refusal(envelope.id, "applied after its submission")

@@ -92,24 +92,24 @@ class Scheduler:
         """One batch: the deadlines due now, fired; returns how many were due."""
         now = self._clock.now()
         started = time.perf_counter()
-        due, unreadable = await self._store.due(now, self._settings.batch_size)
+        due = await self._store.due(now, self._settings.batch_size)
         self._query.observe(time.perf_counter() - started)
-        for code in unreadable:
-            log.error("deadline document cannot be read; set aside", extra={"record_id": code})
-            self._failed.inc()
-            await self._store.set_aside(code, now + _SET_ASIDE)
         if due:
             self._batches.observe(len(due))
-            await self._fire([d.state.record_code for d in due], now)
-        return len(due) + len(unreadable)
+            await self._fire(due, now)
+        return len(due)
 
     async def _fire(self, codes: Sequence[str], now: datetime) -> None:
         async with self._locks.hold(codes):
-            # Read again under the locks: this process's consumer may have moved a deadline
-            # (a pause, a new date) between the query and now.
+            # Read under the locks: this process's consumer may have moved a deadline (a pause,
+            # a new date) since the query.
             pending = list(codes)
             for _ in range(5):
-                fresh = await self._store.get_many(pending)
+                fresh, unreadable = await self._store.get_many(pending)
+                for code in unreadable:
+                    log.error("deadline document cannot be read; set aside", extra={"record_id": code})
+                    self._failed.inc()
+                    await self._store.set_aside(code, now + _SET_ASIDE)
                 pending = await self._fire_batch([fresh[c] for c in pending if c in fresh], now)
                 if not pending:
                     return

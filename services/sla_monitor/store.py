@@ -88,39 +88,29 @@ class DeadlineStore:
             {"_id": state.record_code, "revision": expected_revision}, _document(state, traceparent))
         return result.matched_count == 1
 
-    async def due(self, now: datetime, limit: int) -> tuple[list[StoredDeadline], list[str]]:
-        """Deadlines with an alert due at `now`, earliest first (an index range on MongoDB), and
-        the codes of due documents that no longer read as a deadline."""
-        cursor = (self.deadlines.find({"next_fire_at": {"$lte": now}})
+    async def due(self, now: datetime, limit: int) -> list[str]:
+        """Codes of the deadlines with an alert due at `now`, earliest first: an index range on
+        MongoDB. Only the ids: the scheduler reads the documents under its locks."""
+        cursor = (self.deadlines.find({"next_fire_at": {"$lte": now}}, {"_id": 1})
                   .sort("next_fire_at", ASCENDING).limit(limit))
-        found: list[StoredDeadline] = []
-        unreadable: list[str] = []
-        async for doc in cursor:
-            try:
-                found.append(_stored(doc))
-            except ValueError:  # pydantic's ValidationError included
-                unreadable.append(doc["_id"])
-        return found, unreadable
+        return [doc["_id"] async for doc in cursor]
 
-    async def get_many(self, codes: Sequence[str]) -> dict[str, StoredDeadline]:
-        """The current state of several records (unreadable ones left out)."""
+    async def get_many(self, codes: Sequence[str]) -> tuple[dict[str, StoredDeadline], list[str]]:
+        """The current state of several records, and the codes whose document no longer reads
+        as a deadline."""
         found: dict[str, StoredDeadline] = {}
+        unreadable: list[str] = []
         async for doc in self.deadlines.find({"_id": {"$in": list(codes)}}):
             try:
                 found[doc["_id"]] = _stored(doc)
-            except ValueError:
-                continue
-        return found
+            except ValueError:  # pydantic's ValidationError included
+                unreadable.append(doc["_id"])
+        return found, unreadable
 
     async def set_aside(self, code: str, until: datetime) -> None:
         """Look at a document again only at `until` (it cannot be read or fired now)."""
         await self.deadlines.update_one({"_id": code}, {"$set": {"next_fire_at": until},
                                                         "$inc": {"revision": 1}})
-
-    async def next_due_at(self) -> datetime | None:
-        doc = await self.deadlines.find_one({"next_fire_at": {"$ne": None}}, {"next_fire_at": 1},
-                                            sort=[("next_fire_at", ASCENDING)])
-        return doc["next_fire_at"] if doc is not None else None
 
     async def all(self, department: str | None = None) -> AsyncIterator[Deadline]:
         """Every deadline (the service index): a full read, on demand only."""

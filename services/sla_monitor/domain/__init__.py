@@ -1,6 +1,6 @@
 """The SLA monitor's rules without I/O: deadline state, evolve, fire and the Decision 766 figures."""
 
-from .evolve import Refusal, RefusalReason, Result, SlaEvent, evolve
+from .evolve import SLA_EVENT_TYPES, Refusal, RefusalReason, Result, SlaEvent, evolve
 from .fire import Fired, FiredAlert, fire
 from .hours import (
     add_working_time,
@@ -25,7 +25,8 @@ from .state import (
 )
 
 __all__ = [
-    "UNASSIGNED", "AlertKey", "Basis", "Closure", "Deadline", "DelayReport", "Extension", "Figures",
+    "SLA_EVENT_TYPES", "UNASSIGNED", "AlertKey", "Basis", "Closure", "Deadline", "DelayReport",
+    "Extension", "Figures",
     "Fired", "FiredAlert", "Outcome", "Pause", "Pending", "ProcedurePolicy", "Refusal",
     "RefusalReason", "Result", "SlaEvent", "SlaPolicy", "Status", "add_working_time",
     "allowed_time", "day_end", "day_length", "evolve", "fire", "index_to_json", "next_fire_at",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, get_args
 
 from contracts.department.v1 import (
     DelayReported,
@@ -30,6 +30,8 @@ SlaEvent = (RecordSubmitted | RecordRouted | RecordAccepted | RecordReturnedMisr
             | SupplementRequested | RecordSupplemented | RecordResolved | RecordRejected
             | ResultReturned | DelayReported)
 """Every event the monitor folds in (the payloads; the envelope's time comes as `at`)."""
+SLA_EVENT_TYPES: tuple[type[SlaEvent], ...] = get_args(SlaEvent)
+"""The same, for isinstance checks on a decoded payload."""
 
 RefusalReason = Literal["unknown_record", "no_pending_supplement", "already_closed",
                         "event_from_the_future", "already_submitted", "supplement_already_pending",

@@ -73,6 +73,14 @@ def accepted(record: RecordSubmitted, department_code: str = DEPARTMENT) -> depa
 class Sla(InProcessService):
     settings: SlaMonitorSettings = field(kw_only=True)
 
+    async def open_accepted(self, record: RecordSubmitted) -> dict[str, Any]:
+        """Submit, route to DEPARTMENT and accept a record; its deadline once the acceptance is
+        in (a test moving the clock before then would rightly see it stuck in routing)."""
+        await self.send(record)
+        await self.send(routed(record))
+        await self.send(accepted(record))
+        return await self.wait_for(record.record_code, lambda d: d["accepted"])
+
     async def deadline(self, code: str) -> dict[str, Any] | None:
         response = await self.client.get(f"/deadlines/{code}")
         if response.status_code == 404:

@@ -99,7 +99,7 @@ async def test_redelivered_events_apply_once(sla_service: SlaFactory) -> None:
         sent = await sla.send(request)
         await sla.send(request, event_id=sent.id, at=sent.time)
         supplemented = department.RecordSupplemented(record_code=code, department_code=DEPARTMENT)
-        await clock_step(sla)
+        sla.clock.advance(timedelta(hours=2))  # a little time between the two events
         back = await sla.send(supplemented)
         await sla.send(supplemented, event_id=back.id, at=back.time)
         state = await sla.wait_for(code, lambda d: d["status"] == "open" and d["pauses"])
@@ -109,11 +109,6 @@ async def test_redelivered_events_apply_once(sla_service: SlaFactory) -> None:
         assert len(state["pauses"]) == 1
         assert state["revision"] == 3  # submitted, requested, supplemented: once each
         assert not [r for r in await sla.refusals(code) if r["reason"] == "already_submitted"]
-
-
-async def clock_step(sla: Sla) -> None:
-    """Let a little time pass on the service clock between two events."""
-    sla.clock.advance(timedelta(hours=2))
 
 
 async def _wait_refused(sla: Sla, code: str, event_id: str) -> None:

@@ -19,7 +19,6 @@ from reference.localtime import to_local
 from tests.integration.sla_monitor.conftest import (
     DEPARTMENT,
     SlaFactory,
-    accepted,
     clock_at,
     local,
     new_record,
@@ -45,10 +44,7 @@ async def test_warning_breach_and_both_escalations(sla_service: SlaFactory) -> N
     async with sla_service(clock) as sla:
         record = new_record(local(2026, 12, 7, 8, 30), 5)  # due Mon 14 Dec 2026, 17:00
         code = record.record_code
-        await sla.send(record)
-        await sla.send(routed(record))
-        await sla.send(accepted(record))
-        state = await sla.wait_for(code, lambda d: d["accepted"])
+        state = await sla.open_accepted(record)
         assert state["department_code"] == DEPARTMENT
         assert state["due_current_at"] == "2026-12-14T17:00:00+07:00"
 
@@ -94,10 +90,7 @@ async def test_delay_reported_gives_the_apology_its_date(sla_service: SlaFactory
     async with sla_service(clock) as sla:
         record = new_record(local(2026, 12, 7, 8, 30), 5)
         code = record.record_code
-        await sla.send(record)
-        await sla.send(routed(record))
-        await sla.send(accepted(record))
-        await sla.wait_for(code, lambda d: d["accepted"])  # before time moves on
+        await sla.open_accepted(record)
         await sla.move_to(local(2026, 12, 14, 9))
         await sla.alerts(2)  # the warning and the request for a reason
         await sla.send(department.DelayReported(
@@ -121,10 +114,7 @@ async def test_closed_before_due_raises_nothing(sla_service: SlaFactory) -> None
     async with sla_service(clock) as sla:
         record = new_record(local(2026, 12, 7, 8, 30), 5)
         code = record.record_code
-        await sla.send(record)
-        await sla.send(routed(record))
-        await sla.send(accepted(record))
-        await sla.wait_for(code, lambda d: d["accepted"])  # before time moves on
+        await sla.open_accepted(record)
         await sla.move_to(local(2026, 12, 9, 15))
         await sla.send(department.RecordResolved(record_code=code, department_code=DEPARTMENT,
                                                  result_summary="Đã cấp giấy khai sinh",
@@ -144,10 +134,7 @@ async def test_pause_across_tet_moves_the_due_date(sla_service: SlaFactory) -> N
     async with sla_service(clock) as sla:
         record = new_record(local(2026, 2, 10, 9), 5)  # 11, 12, 13, 23, 24 Feb: due Tue 24 Feb
         code = record.record_code
-        await sla.send(record)
-        await sla.send(routed(record))
-        await sla.send(accepted(record))
-        await sla.wait_for(code, lambda d: d["accepted"])  # before time moves on
+        await sla.open_accepted(record)
         await sla.move_to(local(2026, 2, 12, 10))
         await sla.send(department.SupplementRequested(
             record_code=code, department_code=DEPARTMENT, missing=("Bản sao giấy chứng sinh",),

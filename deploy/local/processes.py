@@ -74,6 +74,15 @@ class ManagedProcess:
     def pid(self) -> int | None:
         return self.process.pid if self.process else None
 
+    def log_tail(self, size: int = 4000) -> str:
+        """The end of the process's log, to tell why it stopped."""
+        try:
+            with self.log_path.open("rb") as log:
+                log.seek(max(0, log.seek(0, os.SEEK_END) - size))
+                return log.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 

@@ -7,10 +7,11 @@ import os
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .processes import ManagedProcess, free_port, port_open
+from .processes import ManagedProcess, StartError, free_port, port_open
 
 # service module -> (environment prefix, preferred HTTP port)
 SERVICES: dict[str, tuple[str, int]] = {
@@ -21,11 +22,15 @@ SERVICES: dict[str, tuple[str, int]] = {
 }
 
 
-def ready(url: str) -> bool:
+def ready(url: str, pid: int | None = None) -> bool:
+    """Whether the service at `url` is ready, and (given `pid`) is that process, not another
+    program that took the port first."""
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
-            return bool(response.status == 200)
-    except (urllib.error.URLError, OSError):
+            if response.status != 200:
+                return False
+            return pid is None or json.loads(response.read()).get("pid") == pid
+    except (urllib.error.URLError, OSError, ValueError):
         return False
 
 
@@ -56,18 +61,53 @@ class ServiceFleet:
     names: tuple[str, ...] = tuple(SERVICES)
     running: dict[str, ServiceProcess] = field(default_factory=dict)
 
-    def start(self, name: str, timeout: float = 60.0) -> ServiceProcess:
+    def start(self, name: str, timeout: float = 60.0,
+              env: dict[str, str] | None = None) -> ServiceProcess:
+        """Start one service and wait until it is ready; `env` adds settings of this one only."""
+        service = self.launch(name, env)
+        self.wait_ready(name, timeout)
+        return service
+
+    def start_together(self, names: Iterable[str], timeout: float = 120.0,
+                       env_of: Callable[[str], dict[str, str]] | None = None) -> None:
+        """Launch several at once, then wait for each: they boot in parallel.
+
+        Launched from this thread on purpose: a child is told to stop when the *thread* that
+        spawned it ends (PR_SET_PDEATHSIG), so a worker thread must not start services.
+        """
+        names = list(names)
+        for name in names:
+            self.launch(name, env_of(name) if env_of else None)
+        for name in names:
+            try:
+                self.wait_ready(name, timeout)
+            except StartError:
+                if "address already in use" not in self.running[name].process.log_tail():
+                    raise
+                # Another program took the preferred port meanwhile: once more, on a free one.
+                self.running.pop(name)
+                self.launch(name, env_of(name) if env_of else None, port=free_port())
+                self.wait_ready(name, timeout)
+
+    def launch(self, name: str, env: dict[str, str] | None = None,
+               port: int | None = None) -> ServiceProcess:
+        """Start the process of one service without waiting for it."""
         prefix, preferred = SERVICES[name]
-        port = preferred if not port_open(preferred) else free_port()
-        env = {**os.environ, **self.env, f"{prefix}HTTP_PORT": str(port),
+        if port is None:
+            port = preferred if not port_open(preferred) else free_port()
+        env = {**os.environ, **self.env, **(env or {}), f"{prefix}HTTP_PORT": str(port),
                f"{prefix}HTTP_HOST": "127.0.0.1"}
         process = ManagedProcess(name, [sys.executable, "-m", f"services.{name}"],
                                  self.log_dir / f"{name}.log", env=env)
         process.start()
         service = ServiceProcess(name, port, process)
         self.running[name] = service
-        process.wait_until(lambda: ready(f"{service.base_url}/health/ready"), timeout, "ready")
         return service
+
+    def wait_ready(self, name: str, timeout: float = 60.0) -> None:
+        service = self.running[name]
+        service.process.wait_until(lambda: ready(f"{service.base_url}/health/ready", service.process.pid),
+                                   timeout, "ready")
 
     def start_all(self) -> None:
         for name in self.names:

@@ -98,12 +98,14 @@ class _Mailbox:
         body = message.get_body(preferencelist=("plain",)) if message.is_multipart() else message
         text = body.get_content() if body is not None else ""
         self.outbox.receive(Delivery("email", key, ", ".join(envelope.rcpt_tos),
-                                     str(message.get("Subject", "")), str(text), time.perf_counter()))
+                                     str(message.get("Subject", "")).strip(), str(text), time.perf_counter()))
         return "250 2.0.0 OK"
 
 
-async def _http(outbox: Outbox, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def _http(outbox: Outbox, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                open_writers: set[asyncio.StreamWriter]) -> None:
     """HTTP/1.1 with keep-alive: POST /sms is the SMS gateway, any other path a webhook receiver."""
+    open_writers.add(writer)
     try:
         while True:
             head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
@@ -120,6 +122,7 @@ async def _http(outbox: Outbox, reader: asyncio.StreamReader, writer: asyncio.St
     except (asyncio.IncompleteReadError, ConnectionError, ValueError, IndexError):
         pass
     finally:
+        open_writers.discard(writer)
         writer.close()
 
 
@@ -145,21 +148,27 @@ class Sinks:
     smtp_port: int = 0
     http_port: int = 0
     _servers: list[asyncio.Server] = field(default_factory=list, repr=False)
+    _writers: set[asyncio.StreamWriter] = field(default_factory=set, repr=False)
 
     async def start(self) -> Sinks:
         loop = asyncio.get_running_loop()
         smtp = await loop.create_server(
             lambda: SMTP(_Mailbox(self.outbox), hostname="127.0.0.1", loop=loop), "127.0.0.1", 0)
-        http = await asyncio.start_server(lambda r, w: _http(self.outbox, r, w), "127.0.0.1", 0)
+        http = await asyncio.start_server(lambda r, w: _http(self.outbox, r, w, self._writers),
+                                          "127.0.0.1", 0)
         self._servers = [smtp, http]
         self.smtp_port = smtp.sockets[0].getsockname()[1]
         self.http_port = http.sockets[0].getsockname()[1]
         return self
 
     async def stop(self) -> None:
+        """Stop listening and hang up on kept-alive connections, so their handlers end."""
         for server in self._servers:
             server.close()
+        for writer in list(self._writers):
+            writer.close()
         self._servers = []
+        await asyncio.sleep(0.1)
 
     def webhook_url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.http_port}/hooks/{name}"

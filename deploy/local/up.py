@@ -1,69 +1,94 @@
-"""`make up`: the local stack and the four services, started, checked, and kept up until Ctrl-C."""
+"""`make up`: the whole system on this machine, shown at work, then kept up until Ctrl-C.
+
+1. Kafka and the MongoDB-protocol server (the first run resolves the jars and builds FerretDB);
+2. a loopback mail server, SMS gateway and webhook receiver standing for the outside world;
+3. the four services as separate processes, each writing its spans to a file;
+4. the demo (unless `--idle`): applications, departments, days passing on the services' test
+   clocks, and a summary with one record's trace across the services.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
+import json
+import shutil
 import signal
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
 
+from reference.calendar import load_calendar
+
+from .demo.players import DemoClock
+from .demo.run import SERVICES, demo_start, run_demo, supervisors
 from .processes import StartError
 from .services import ServiceFleet
+from .sinks import Outbox, Sinks, sinks_in_thread
 from .stack import DEFAULT_HOME, REPO_ROOT, LocalStack
 from .tools import MissingTool
 
-
-def show_one_application(intake: str, sla: str, wait_s: float = 60.0) -> bool:
-    """Submit one application and follow it until routing has placed it: the system at work."""
-    import random
-    import uuid
-
-    import httpx
-
-    from reference.catalog import load_catalog
-    from reference.units import load_units
-    from services.intake.examples import application
-
-    catalog, units = load_catalog(), load_units()
-    body = application(catalog.get("1.001193.000.00.00.H40"), units, random.Random())
-    answer = httpx.post(f"{intake}/applications", json=body, timeout=30,
-                        headers={"Idempotency-Key": str(uuid.uuid4())}).json()
-    code = answer["record_code"]
-    print(f"submitted a birth registration: record {code}, appointment {answer['appointment']}",
-          flush=True)
-    deadline = time.monotonic() + wait_s
-    while time.monotonic() < deadline:
-        tracking = httpx.get(f"{intake}/records/{code}", timeout=10).json()
-        if tracking["department_code"]:
-            print(f"  routed to {tracking['department_code']}; tracking: "
-                  f"{[entry['summary'] for entry in tracking['history']]}", flush=True)
-            return show_deadline(sla, code, deadline)
-        time.sleep(0.5)
-    print(f"  not routed within {wait_s:.0f}s; see the service logs", file=sys.stderr, flush=True)
-    return False
+RUN_DIR = REPO_ROOT / ".local" / "run"
 
 
-def show_deadline(sla: str, code: str, deadline: float) -> bool:
-    """The record's deadline as the SLA monitor keeps it: due time and the next alert."""
-    import httpx
+def say(line: str) -> None:
+    print(line, flush=True)
 
-    while time.monotonic() < deadline:
-        answer = httpx.get(f"{sla}/deadlines/{code}", timeout=10)
-        if answer.status_code == 200 and answer.json()["department_code"]:
-            state = answer.json()
-            print(f"  deadline: due {state['due_current_at']}, next alert at {state['next_fire_at']}",
-                  flush=True)
-            return True
-        time.sleep(0.5)
-    print("  the SLA monitor has no deadline for it; see the service logs", file=sys.stderr, flush=True)
-    return False
+
+@contextlib.contextmanager
+def ticking(what: str, every_s: float = 15.0) -> Iterator[None]:
+    """A line every `every_s` while a long step runs, so a first start never looks stuck."""
+    done = threading.Event()
+    started = time.monotonic()
+
+    def tick() -> None:
+        while not done.wait(every_s):
+            say(f"  … {what}: {time.monotonic() - started:.0f}s")
+
+    thread = threading.Thread(target=tick, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
+def fleet_env(endpoints: dict[str, str], sinks: Sinks, clock_start: datetime | None) -> dict[str, str]:
+    """What every service reads: the stack, the sinks, and in the demo a test clock and the
+    pre-reform routing table (so the demo can publish the 2025 reorganisation)."""
+    env = {**endpoints, **sinks.notifier_env(), "MOTCUA_ENVIRONMENT": "development",
+           "NOTIFIER_SUPERVISORS_JSON": json.dumps(supervisors(sinks.webhook_url)),
+           "OTEL_BSP_SCHEDULE_DELAY": "500", "LOG_LEVEL": "INFO"}
+    if clock_start is not None:
+        env |= {"MOTCUA_TEST_CLOCK": "true", "MOTCUA_TEST_CLOCK_START": clock_start.isoformat(),
+                "ROUTING_INITIAL_TABLES": "pre-reform",
+                "NOTIFIER_RATE_LIMIT_MESSAGES": "20", "NOTIFIER_FOLD_WINDOW_S": "1"}
+    return env
+
+
+def start_services(fleet: ServiceFleet, spans: Path) -> None:
+    """The four services at once; each is ready when its health check says so."""
+    started = time.monotonic()
+    fleet.start_together(fleet.names, timeout=120,
+                         env_of=lambda name: {"MOTCUA_TRACE_FILE": str(spans / f"{name}.jsonl")})
+    for name in fleet.names:
+        service = fleet.running[name]
+        say(f"  {name:<12} {service.base_url}  {service.readiness().get('checks')}")
+    say(f"  ready in {time.monotonic() - started:.1f}s")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="make up", description=__doc__)
+    parser = argparse.ArgumentParser(prog="make up", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--idle", action="store_true",
+                        help="no demo: the services on the real clock, waiting for your requests")
     parser.add_argument("--check", action="store_true",
-                        help="exit once everything answers its health check (for CI and scripts)")
+                        help="exit after the demo's summary (for CI and scripts)")
     args = parser.parse_args(argv)
 
     def interrupt(signum: int, frame: object) -> None:
@@ -71,33 +96,45 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, interrupt)
     stack = LocalStack(DEFAULT_HOME)
-    fleet = ServiceFleet(stack.env, REPO_ROOT / ".local" / "services")
+    fleet = ServiceFleet({}, RUN_DIR / "logs", names=SERVICES)
+    spans = RUN_DIR / "spans"
+    outbox = Outbox(file=RUN_DIR / "outbox.jsonl")
+    started = time.monotonic()
     try:
-        print("starting Kafka and the MongoDB-protocol server "
-              "(the first run resolves jars and builds FerretDB: a few minutes)", flush=True)
-        stack.start()
-        print(stack.describe(), flush=True)
-        fleet.env = stack.env
-        for name in fleet.names:
-            started = time.monotonic()
-            service = fleet.start(name)
-            checks = service.readiness().get("checks")
-            print(f"  {name:<12} {service.base_url}  ready in {time.monotonic() - started:4.1f}s  "
-                  f"{checks}", flush=True)
-        print(f"service logs: {fleet.log_dir}", flush=True)
-        intake = fleet.running["intake"].base_url
-        working = show_one_application(intake, fleet.running["sla_monitor"].base_url)
-        print(f"intake API: {intake}/docs", flush=True)
-        if args.check:
-            return 0 if working else 1
-        print("all up; Ctrl-C stops everything", flush=True)
-        with contextlib.suppress(KeyboardInterrupt):
-            while all(s.process.running() for s in fleet.running.values()):
-                time.sleep(1)
-            dead = [n for n, s in fleet.running.items() if not s.process.running()]
-            if dead:
-                print(f"stopped: {', '.join(dead)} exited; see {fleet.log_dir}", file=sys.stderr)
-                return 1
+        shutil.rmtree(spans, ignore_errors=True)  # this run's spans and messages only
+        spans.mkdir(parents=True)
+        (RUN_DIR / "outbox.jsonl").unlink(missing_ok=True)
+        say("[start] Kafka and the MongoDB-protocol server (the first run resolves the Kafka jars "
+            "and builds FerretDB: a few minutes)")
+        with ticking("still preparing the local stack"):
+            stack.start()
+        say(stack.describe())
+        with sinks_in_thread(outbox) as sinks:
+            say(f"[start] loopback mail server 127.0.0.1:{sinks.smtp_port}, SMS gateway and webhooks "
+                f"http://127.0.0.1:{sinks.http_port}; every message is kept in {outbox.file}")
+            clock = None if args.idle else DemoClock(demo_start(datetime.now(UTC), load_calendar()))
+            fleet.env = fleet_env(stack.env, sinks, clock.now() if clock else None)
+            say("[start] the four services" + ("" if clock is None else
+                f", their test clocks at {clock.now():%Y-%m-%d %H:%M %Z}"))
+            start_services(fleet, spans)
+            say(f"  everything up in {time.monotonic() - started:.0f}s; service logs in {fleet.log_dir}")
+            urls = {name: fleet.running[name].base_url for name in SERVICES}
+            if clock is not None:
+                asyncio.run(run_demo(urls, stack.kafka.bootstrap_servers, "", outbox, clock, spans, say))
+                say(f"demo done in {time.monotonic() - started:.0f}s from the start")
+                if args.check:
+                    return 0
+            say(f"intake API: {urls['intake']}/docs   (POST /applications, GET /records/{{code}})")
+            say(f"SLA monitor: {urls['sla_monitor']}/deadlines/{{code}}   notifier: "
+                f"{urls['notifier']}/deliveries?record_code=   routing: {urls['routing']}/docs")
+            say("all up; Ctrl-C stops everything")
+            with contextlib.suppress(KeyboardInterrupt):
+                while all(s.process.running() for s in fleet.running.values()):
+                    time.sleep(1)
+                dead = [n for n, s in fleet.running.items() if not s.process.running()]
+                if dead:
+                    print(f"stopped: {', '.join(dead)} exited; see {fleet.log_dir}", file=sys.stderr)
+                    return 1
         return 0
     except (MissingTool, StartError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -107,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the cleanup short
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        print("stopping", flush=True)
+        say("stopping")
         fleet.stop_all()
         stack.stop()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +37,7 @@ def health_router(runtime: ServiceRuntime) -> APIRouter:
         checks["kafka"] = "ok" if await runtime.broker.ping(timeout=2.0) else "unavailable"
         ok = checks["started"] and checks["mongodb"] == "ok" and checks["kafka"] == "ok"
         body = {"status": "ready" if ok else "not ready",
-                "service": runtime.settings.service_name, "checks": checks}
+                "service": runtime.settings.service_name, "pid": os.getpid(), "checks": checks}
         return JSONResponse(body, status_code=200 if ok else 503)
 
     return router

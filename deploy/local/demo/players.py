@@ -1,0 +1,278 @@
+"""The demo's actors over Kafka: the departments that receive records, and a watcher of every topic.
+
+The departments read every `routed.<code>.v1` topic (one pattern subscription stands for all the
+province's desks) and answer on `records.department-updates.v1` as the record's current holder,
+stamped with the demo's clock (the services run on test clocks moved together), carrying the
+assignment's trace context so the answer joins the record's trace. Answers have deterministic
+ids: a redelivered assignment gets the same answer, which the services apply once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from contracts import topics
+from contracts.department.v1 import (
+    DelayReported,
+    DepartmentUpdate,
+    RecordAccepted,
+    RecordAssigned,
+    RecordRejected,
+    RecordResolved,
+    RecordReturnedMisrouted,
+    RecordSupplemented,
+    SupplementRequested,
+)
+from contracts.envelope import Envelope, EventPayload, decode, encode
+from contracts.errors import ContractError
+from contracts.sla.v1 import DelayExplanationRequested
+from reference.calendar import WorkingCalendar
+from reference.localtime import local_instant, to_local
+from services.routing.directory import MANUAL_QUEUE
+
+from .mix import Behaviour
+
+
+class DemoClock:
+    """The instant the services' test clocks show: set together with theirs, then runs in real time."""
+
+    def __init__(self, start: datetime) -> None:
+        self._base, self._t0 = start, time.monotonic()
+
+    def now(self) -> datetime:
+        return self._base + timedelta(seconds=time.monotonic() - self._t0)
+
+    def set(self, at: datetime) -> None:
+        self._base, self._t0 = at, time.monotonic()
+
+
+@dataclass
+class Holding:
+    """Who holds a record now, and the trace context of its assignment."""
+
+    department_code: str
+    attempt: int
+    traceparent: str | None
+
+
+@dataclass
+class Departments:
+    """Every department desk of the province, each acting out its records' behaviours."""
+
+    bootstrap: str
+    namespace: str
+    plan: dict[str, Behaviour]
+    clock: DemoClock
+    calendar: WorkingCalendar
+    holding: dict[str, Holding] = field(default_factory=dict)
+    answered: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    _producer: AIOKafkaProducer | None = None
+    _consumer: AIOKafkaConsumer | None = None
+    _task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all")
+        await self._producer.start()
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap, group_id=f"demo-desks-{uuid.uuid4().hex[:8]}",
+            auto_offset_reset="earliest", metadata_max_age_ms=1000, enable_auto_commit=True)
+        self._consumer.subscribe(pattern=rf"^{re.escape(self.namespace)}routed\..+\.v1$")
+        await self._consumer.start()
+        self._task = asyncio.create_task(self._read())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._consumer is not None:
+            await self._consumer.stop()
+        if self._producer is not None:
+            await self._producer.stop()
+
+    async def _read(self) -> None:
+        assert self._consumer is not None
+        while True:
+            batch = await self._consumer.getmany(timeout_ms=500)
+            for records in batch.values():
+                for record in records:
+                    try:
+                        envelope = decode(record.key, record.value, record.headers)
+                    except ContractError:
+                        continue
+                    if isinstance(envelope.data, RecordAssigned):
+                        await self._on_assigned(envelope.data, envelope.traceparent)
+
+    async def _on_assigned(self, assigned: RecordAssigned, traceparent: str | None) -> None:
+        code, department = assigned.record.record_code, assigned.department_code
+        known = self.holding.get(code)
+        if known is not None and known.attempt > assigned.attempt:
+            return  # an older assignment read late
+        self.holding[code] = Holding(department, assigned.attempt, traceparent)
+        behaviour = self.plan.get(code)
+        if behaviour is None or department == MANUAL_QUEUE or department.startswith("UBND-H-"):
+            # Not ours to play, a person must choose a department, or a district People's
+            # Committee dissolved in 2025 that waits for the reorganisation to move its records.
+            return
+        if behaviour == "ignore":
+            return
+        if behaviour == "misrouted" and assigned.attempt == 1:
+            await self.answer(code, "returned", RecordReturnedMisrouted(
+                record_code=code, department_code=department,
+                reason="Không thuộc thẩm quyền giải quyết của đơn vị"))
+            return
+        await self.answer(code, f"accepted-{department}",
+                          RecordAccepted(record_code=code, department_code=department))
+        if behaviour == "refuse":
+            await self.answer(code, "rejected", RecordRejected(
+                record_code=code, department_code=department,
+                reason="Hồ sơ không đủ điều kiện theo quy định"))
+        elif behaviour == "supplement":
+            await self.answer(code, "supplement-requested", SupplementRequested(
+                record_code=code, department_code=department,
+                missing=("Bản sao giấy tờ chứng minh nơi cư trú",),
+                reason="Thiếu giấy tờ chứng minh nơi cư trú hợp pháp"))
+
+    async def answer(self, code: str, what: str, update: DepartmentUpdate) -> None:
+        """Publish one answer as the record's holder; the same (record, what) keeps its event id."""
+        assert self._producer is not None
+        holding = self.holding.get(code)
+        envelope = Envelope.wrap(
+            update, source=f"/departments/{update.department_code}", time=self.clock.now(),
+            id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"motcua-demo:{code}:{what}")),
+            traceparent=holding.traceparent if holding else None)
+        message = encode(envelope)
+        await self._producer.send_and_wait(self.namespace + topics.DEPARTMENT_UPDATES, message.value,
+                                           key=message.key, headers=message.headers)
+        self.answered[code].append(what)
+
+    def holder(self, code: str) -> str | None:
+        holding = self.holding.get(code)
+        return holding.department_code if holding else None
+
+    def playing(self, code: str) -> bool:
+        """Whether a department the demo plays holds the record (not the manual queue, not a
+        dissolved district)."""
+        holder = self.holder(code)
+        return holder is not None and holder != MANUAL_QUEUE and not holder.startswith("UBND-H-")
+
+    async def finish_on_time(self) -> int:
+        """The next working day: supplements arrive; records not meant to be late are resolved."""
+        done = 0
+        for code, behaviour in self.plan.items():
+            if not self.playing(code) or behaviour in ("ignore", "refuse", "late", "late_explained"):
+                continue
+            department = self.holder(code)
+            assert department is not None
+            if behaviour == "supplement":
+                await self.answer(code, "supplemented", RecordSupplemented(
+                    record_code=code, department_code=department))
+            await self.resolve(code, department)
+            done += 1
+        return done
+
+    async def finish_late(self) -> int:
+        """After the due time: the late records are resolved at last."""
+        late = [code for code, behaviour in self.plan.items()
+                if behaviour in ("late", "late_explained") and self.playing(code)]
+        for code in late:
+            department = self.holder(code)
+            assert department is not None
+            await self.resolve(code, department)
+        return len(late)
+
+    async def resolve(self, code: str, department: str) -> None:
+        await self.answer(code, "resolved", RecordResolved(
+            record_code=code, department_code=department,
+            result_summary="Đã giải quyết; kết quả trả qua Cổng dịch vụ công", electronic_result=True))
+
+    async def on_alert(self, alert: EventPayload) -> None:
+        """A department asked for the reason of a coming delay answers with a new date (form 04),
+        when its record's story says so."""
+        if not isinstance(alert, DelayExplanationRequested):
+            return
+        code = alert.record_code
+        if self.plan.get(code) != "late_explained" or self.holder(code) != alert.department_code:
+            return
+        due = to_local(alert.due_at)
+        new_day = self.calendar.add_working_days(due.date(), 3)
+        await self.answer(code, "delay-reported", DelayReported(
+            record_code=code, department_code=alert.department_code,
+            reason="Cần xác minh thêm thông tin với cơ quan liên quan",
+            new_appointment=local_instant(new_day, due.time())))
+
+
+@dataclass
+class Watcher:
+    """Reads every topic of the pipeline from the start and keeps what went by, for the summary."""
+
+    bootstrap: str
+    namespace: str
+    on_alert: Callable[[EventPayload], object] | None = None
+    seen: dict[str, list[Envelope[EventPayload]]] = field(default_factory=lambda: defaultdict(list))
+    last_seen: float = field(default_factory=time.monotonic)
+    _consumer: AIOKafkaConsumer | None = None
+    _task: asyncio.Task[None] | None = None
+
+    TOPICS = (topics.RECORDS_SUBMITTED, topics.RECORDS_ROUTED, topics.DEPARTMENT_UPDATES,
+              topics.SLA_ALERTS, topics.NOTIFICATION_OUTCOMES)
+
+    async def start(self) -> None:
+        self._consumer = AIOKafkaConsumer(
+            *(self.namespace + name for name in self.TOPICS), bootstrap_servers=self.bootstrap,
+            group_id=f"demo-watch-{uuid.uuid4().hex[:8]}", auto_offset_reset="earliest",
+            metadata_max_age_ms=1000)
+        await self._consumer.start()
+        self._task = asyncio.create_task(self._read())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._consumer is not None:
+            await self._consumer.stop()
+
+    async def _read(self) -> None:
+        assert self._consumer is not None
+        ids: set[str] = set()
+        while True:
+            batch = await self._consumer.getmany(timeout_ms=300)
+            for records in batch.values():
+                for record in records:
+                    try:
+                        envelope = decode(record.key, record.value, record.headers)
+                    except ContractError:
+                        continue
+                    if envelope.id in ids:
+                        continue  # a redelivered copy: the summary counts events, not copies
+                    ids.add(envelope.id)
+                    self.seen[record.topic.removeprefix(self.namespace)].append(envelope)
+                    self.last_seen = time.monotonic()
+                    if self.on_alert is not None and record.topic.endswith(topics.SLA_ALERTS):
+                        result = self.on_alert(envelope.data)
+                        if asyncio.iscoroutine(result):
+                            await result
+
+    def of(self, topic: str) -> list[Envelope[EventPayload]]:
+        return self.seen.get(topic, [])
+
+    async def settle(self, quiet_s: float = 2.0, limit_s: float = 60.0,
+                     until: Callable[[], bool] | None = None) -> bool:
+        """Wait until `until` holds (if given) and nothing new went by for `quiet_s`."""
+        started = time.monotonic()
+        while time.monotonic() - started < limit_s:
+            if (until is None or until()) and time.monotonic() - self.last_seen >= quiet_s:
+                return True
+            await asyncio.sleep(0.2)
+        return False

@@ -1,0 +1,295 @@
+"""The demo's story, phase by phase, against the four services running as processes.
+
+Every service runs on a test clock started at the same working morning; the demo moves all four
+together (`POST /test-clock/set`), so days pass in seconds and deadlines warn, breach and escalate
+as the rules say. The local stack starts with fresh data, so the summary is this run's alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from contracts import topics
+from contracts.records.v1 import RecordSubmitted
+from deploy.local.sinks import Delivery, Outbox
+from reference.calendar import WorkingCalendar, load_calendar
+from reference.catalog import load_catalog
+from reference.localtime import local_instant, to_local
+from reference.units import load_units
+from services.routing.tables import shipped_tables
+
+from . import summary
+from .mix import Invalid, Planned, invalid_mix, valid_mix
+from .players import DemoClock, Departments, Watcher
+
+SERVICES = ("intake", "routing", "sla_monitor", "notifier")
+OPENING = time(8, 0)
+
+
+def demo_start(now: datetime, calendar: WorkingCalendar) -> datetime:
+    """The next working morning at opening time: the instant every test clock starts from."""
+    day = to_local(now).date() + timedelta(days=1)
+    while not calendar.is_working_day(day):
+        day += timedelta(days=1)
+    return local_instant(day, OPENING)
+
+
+def supervisors(outbox_hook: Callable[[str], str]) -> dict[str, Any]:
+    """The supervisor directory of the demo: every role by official mailbox, department heads also
+    by their system's webhook."""
+    return {"roles": {
+        "department_head": [{"channel": "email", "address": "truong.phong@motcua.local"},
+                            {"channel": "webhook", "address": outbox_hook("department-heads")}],
+        "provincial_supervisor": [{"channel": "email", "address": "giam.sat@motcua.local"}],
+        "one_stop_office_supervisor": [{"channel": "email", "address": "mot.cua@motcua.local"}],
+    }}
+
+
+@dataclass
+class Story:
+    """What the demo did and saw, for the summary."""
+
+    planned: dict[str, Planned] = field(default_factory=dict)
+    refused: list[tuple[Invalid, int, dict[str, Any]]] = field(default_factory=list)
+    phases: list[str] = field(default_factory=list)
+
+
+class Demo:
+    def __init__(self, urls: Mapping[str, str], bootstrap: str, namespace: str, outbox: Outbox,
+                 clock: DemoClock, trace_dir: Path, say: Callable[[str], None]) -> None:
+        self.urls, self.bootstrap, self.namespace = urls, bootstrap, namespace
+        self.outbox, self.clock, self.trace_dir, self.say = outbox, clock, trace_dir, say
+        self.calendar = load_calendar()
+        self.catalog, self.units = load_catalog(), load_units()
+        self.story = Story()
+        self.http = httpx.AsyncClient(timeout=30)
+        self.departments = Departments(bootstrap, namespace, {}, clock, self.calendar)
+        self.watcher = Watcher(bootstrap, namespace, on_alert=self.departments.on_alert)
+
+    async def run(self) -> None:
+        try:
+            await self.watcher.start()
+            await self.departments.start()
+            await self.set_clocks(self.clock.now() + timedelta(minutes=1))
+            await self.submit()
+            await self.first_answers()
+            await self.reorganise()
+            await self.next_day()
+            await self.past_due()
+            await self.late_results()
+            await self.report()
+        finally:
+            await self.departments.stop()
+            await self.watcher.stop()
+            await self.http.aclose()
+
+    # --- moving time ---------------------------------------------------------------------------
+
+    async def set_clocks(self, at: datetime) -> None:
+        """Every service's test clock to `at` at once (they only move forward)."""
+        answers = await asyncio.gather(*(self.http.post(f"{url}/test-clock/set",
+                                                        json={"at": at.isoformat()})
+                                         for url in self.urls.values()), return_exceptions=True)
+        for (name, url), answer in zip(self.urls.items(), answers, strict=True):
+            if isinstance(answer, BaseException):
+                raise RuntimeError(f"{name} at {url} did not answer: {answer!r}")
+            if answer.status_code != 200:
+                raise RuntimeError(f"{name} refused to move its clock: {answer.text}")
+        self.clock.set(at)
+
+    def working_hours(self, at: datetime) -> datetime:
+        """`at`, or the next opening when it falls outside office hours (no SMS at night)."""
+        local = to_local(at)
+        if self.calendar.is_working_day(local.date()) and OPENING <= local.time() <= time(17, 0):
+            return at
+        day = local.date() if local.time() < OPENING else local.date() + timedelta(days=1)
+        while not self.calendar.is_working_day(day):
+            day += timedelta(days=1)
+        return local_instant(day, OPENING)
+
+    # --- the phases ----------------------------------------------------------------------------
+
+    async def submit(self) -> None:
+        old, _ = shipped_tables()
+        valid = valid_mix(self.catalog, self.units, old)
+        invalid = invalid_mix(self.catalog, self.units)
+        self.say(f"[1/6] {to_local(self.clock.now()):%a %d/%m %H:%M}  applicants submit "
+                 f"{len(valid)} applications online, and {len(invalid)} with a mistake")
+        intake = self.urls["intake"]
+        for planned in valid:
+            answer = await self.http.post(f"{intake}/applications", json=planned.body,
+                                          headers={"Idempotency-Key": str(uuid.uuid4())})
+            answer.raise_for_status()
+            code = answer.json()["record_code"]
+            self.story.planned[code] = planned
+            self.departments.plan[code] = planned.behaviour
+        for wrong in invalid:
+            answer = await self.http.post(f"{intake}/applications", json=wrong.body,
+                                          headers={"Idempotency-Key": str(uuid.uuid4())})
+            self.story.refused.append((wrong, answer.status_code, answer.json()))
+        procedures = len({p.body["procedure_code"] for p in valid})
+        communes = len({p.body["applicant"]["address"]["commune_code"] for p in valid})
+        self.say(f"      {len(valid)} received ({procedures} procedures, {communes} communes); "
+                 f"{sum(1 for _, status, _ in self.story.refused if status == 422)} refused with reasons:")
+        for _, status, body in self.story.refused:
+            problems = body.get("errors") or []
+            first = problems[0] if problems else {}
+            self.say(f"        {status} {first.get('code', body.get('type', '?'))}: "
+                     f"{first.get('message', body.get('detail', ''))}")
+
+    async def first_answers(self) -> None:
+        self.say("[2/6] routing sends each record to its department; the departments accept, ask for "
+                 "supplements, refuse, or return records that are not theirs")
+        codes = set(self.story.planned)
+        await self.watcher.settle(quiet_s=2.0, limit_s=120, until=lambda: codes <= self.routed_codes())
+        self.say(f"      {len(self.routed_codes() & codes)}/{len(codes)} records routed; "
+                 f"{sum(len(v) for v in self.departments.answered.values())} answers from departments")
+
+    async def reorganise(self) -> None:
+        _, reform = shipped_tables()
+        held = [c for c in self.story.planned if (self.departments.holder(c) or "").startswith("UBND-H-")]
+        self.say(f"[3/6] the 2025 reorganisation is published (routing table v{reform.version}): "
+                 f"{len(held)} records held by dissolved district People's Committees must move")
+        answer = await self.http.post(f"{self.urls['routing']}/admin/tables",
+                                      json=reform.model_dump(mode="json"), timeout=300)
+        answer.raise_for_status()
+        def all_moved() -> bool:
+            return not any((self.departments.holder(c) or "").startswith("UBND-H-") for c in held)
+
+        await self.watcher.settle(quiet_s=2.0, limit_s=60, until=all_moved)
+        moved = Counter(self.departments.holder(c) for c in held)
+        self.say(f"      moved: {answer.json().get('moved')}; now at "
+                 + ", ".join(f"{d} ({n})" for d, n in moved.items()))
+
+    async def next_day(self) -> None:
+        day = self.calendar.next_working_day(to_local(self.clock.now()).date())
+        await self.set_clocks(local_instant(day, time(9, 0)))
+        done = await self.departments.finish_on_time()
+        self.say(f"[4/6] {to_local(self.clock.now()):%a %d/%m %H:%M}  applicants bring what was "
+                 f"missing; {done} records resolved on time")
+        await self.watcher.settle(quiet_s=2.0, limit_s=60)
+
+    async def past_due(self) -> None:
+        late = [c for c, p in self.story.planned.items()
+                if p.behaviour in ("late", "late_explained", "ignore")]
+        dues = [d for d in [await self.due_of(c) for c in late] if d is not None]
+        if not dues:
+            self.say("[5/6] no open record to let run late")
+            return
+        self.say(f"[5/6] {len(dues)} records are let run late (some departments report a reason "
+                 "and a new date, some say nothing, some records nobody accepted)")
+        first = self.working_hours(min(dues) - timedelta(minutes=30))
+        if first > self.clock.now():
+            await self.set_clocks(first)
+            self.say(f"      {to_local(self.clock.now()):%a %d/%m %H:%M}  half an hour before the "
+                     "first due time: warnings, and departments asked for the reason of a delay")
+            await self.watcher.settle(quiet_s=2.0, limit_s=60)
+        last = to_local(max(dues))
+        after = local_instant(self.calendar.add_working_days(last.date(), 3), time(9, 0))
+        await self.set_clocks(after)
+        self.say(f"      {to_local(self.clock.now()):%a %d/%m %H:%M}  three working days after the last "
+                 "due time: breaches, escalations to supervisors, apologies with a new date")
+        await self.watcher.settle(quiet_s=2.5, limit_s=90)
+
+    async def late_results(self) -> None:
+        done = await self.departments.finish_late()
+        self.say(f"[6/6] {to_local(self.clock.now()):%a %d/%m %H:%M}  {done} late records are "
+                 "resolved at last; applicants are told their results are ready")
+        await self.watcher.settle(quiet_s=2.5, limit_s=60)
+
+    # --- reading the system --------------------------------------------------------------------
+
+    def routed_codes(self) -> set[str]:
+        return {e.record_id for e in self.watcher.of(topics.RECORDS_ROUTED)}
+
+    async def due_of(self, code: str) -> datetime | None:
+        answer = await self.http.get(f"{self.urls['sla_monitor']}/deadlines/{code}")
+        if answer.status_code != 200:
+            return None
+        state = answer.json()
+        if state.get("closed_at") or not state.get("due_current_at"):
+            return None
+        return datetime.fromisoformat(state["due_current_at"])
+
+    async def statuses(self) -> Counter[str]:
+        found: Counter[str] = Counter()
+        for code in self.story.planned:
+            answer = await self.http.get(f"{self.urls['intake']}/records/{code}")
+            found[answer.json().get("status", "?") if answer.status_code == 200 else "unknown"] += 1
+        return found
+
+    async def report(self) -> None:
+        seen, say = self.watcher, self.say
+        say("")
+        say("summary")
+        say("  records by status (as applicants see them):")
+        for line in summary.table((await self.statuses()).most_common()):
+            say(line)
+        for line in summary.routing_lines(seen.of(topics.RECORDS_ROUTED)):
+            say(line)
+        for line in summary.alert_lines(seen.of(topics.SLA_ALERTS)):
+            say(line)
+        received: Counter[str] = Counter(d.channel for d in self.outbox.snapshot())
+        for line in summary.notification_lines(seen.of(topics.NOTIFICATION_OUTCOMES), received):
+            say(line)
+        await self.show_one_record()
+
+    async def show_one_record(self) -> None:
+        """The story of one late record: its history, its apology letter, and its trace."""
+        outcomes = self.watcher.of(topics.NOTIFICATION_OUTCOMES)
+        candidates = [c for c, p in self.story.planned.items() if p.behaviour == "late_explained"]
+        candidates += [c for c, p in self.story.planned.items() if p.behaviour == "late"]
+
+        def apology_by(code: str) -> set[str]:
+            return {o.channel for o in summary.outcomes_of(code, outcomes)
+                    if o.template.startswith("apology") and o.recipient_role == "applicant"}
+
+        told = [c for c in candidates if apology_by(c)]
+        told.sort(key=lambda c: "email" not in apology_by(c))  # a letter reads better than an SMS
+        code = told[0] if told else candidates[0] if candidates else next(iter(self.story.planned))
+        self.say("")
+        self.say(f"one record: {code} ({self.story.planned[code].body['procedure_code']}, "
+                 f"the department is late)")
+        answer = await self.http.get(f"{self.urls['intake']}/records/{code}")
+        if answer.status_code == 200:
+            tracking = answer.json()
+            self.say(f"  appointment {tracking['appointment_original']} → now "
+                     f"{tracking['appointment_current']}; status {tracking['status']}")
+            for entry in tracking["history"]:
+                self.say(f"    {entry.get('at', '')[:16]}  {entry['summary']}")
+        letter = self.letter(code, outcomes)
+        if letter is not None:
+            self.say(f"  the apology letter ({letter.channel}, \"{letter.subject}\"):")
+            for line in letter.text.strip().splitlines()[:14]:
+                self.say(f"    | {line}")
+        submitted = next((e for e in self.watcher.of(topics.RECORDS_SUBMITTED) if e.record_id == code
+                          and isinstance(e.data, RecordSubmitted)), None)
+        trace_id = summary.trace_id_of(submitted.traceparent if submitted else None)
+        self.say(f"  its trace {trace_id}, from the span files of the four services:")
+        await asyncio.sleep(1.0)  # spans are exported in batches (every 500 ms in the demo)
+        spans = summary.read_spans(self.trace_dir, SERVICES)
+        for line in summary.span_tree(spans, trace_id or ""):
+            self.say(line)
+
+    def letter(self, code: str, outcomes: list[Any]) -> Delivery | None:
+        keys = {o.notification_id for o in summary.outcomes_of(code, outcomes)
+                if o.template.startswith("apology") and o.recipient_role == "applicant"}
+        letters = sorted((d for d in self.outbox.snapshot() if d.key in keys),
+                         key=lambda d: d.channel != "email")
+        return letters[0] if letters else None
+
+
+async def run_demo(urls: Mapping[str, str], bootstrap: str, namespace: str, outbox: Outbox,
+                   clock: DemoClock, trace_dir: Path, say: Callable[[str], None]) -> None:
+    with contextlib.suppress(asyncio.CancelledError):
+        await Demo(urls, bootstrap, namespace, outbox, clock, trace_dir, say).run()

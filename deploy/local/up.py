@@ -63,7 +63,7 @@ def fleet_env(endpoints: dict[str, str], sinks: Sinks, clock_start: datetime | N
     pre-reform routing table (so the demo can publish the 2025 reorganisation)."""
     env = {**endpoints, **sinks.notifier_env(), "MOTCUA_ENVIRONMENT": "development",
            "NOTIFIER_SUPERVISORS_JSON": json.dumps(supervisors(sinks.webhook_url)),
-           "OTEL_BSP_SCHEDULE_DELAY": "500", "LOG_LEVEL": "INFO"}
+           "LOG_LEVEL": "INFO"}
     if clock_start is not None:
         env |= {"MOTCUA_TEST_CLOCK": "true", "MOTCUA_TEST_CLOCK_START": clock_start.isoformat(),
                 "ROUTING_INITIAL_TABLES": "pre-reform",

@@ -108,6 +108,7 @@ def invalid_mix(catalog: Catalog, units: Units, seed: int = 2026) -> list[Invali
     body["fee_vnd"] = body["fee_vnd"] + 50_000
     made.append(Invalid(body, "fee_mismatch"))
     body = base()
+    body["administrative_unit_code"] = body["applicant"]["address"]["commune_code"]
     body["applicant"]["address"]["commune_code"] = "99999"
     made.append(Invalid(body, "unknown_commune"))
     body = base()

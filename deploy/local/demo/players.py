@@ -76,6 +76,8 @@ class Departments:
     calendar: WorkingCalendar
     holding: dict[str, Holding] = field(default_factory=dict)
     answered: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    delay_asked: dict[str, DelayExplanationRequested] = field(default_factory=dict)
+    """Requests for a delay's reason, kept until the department has seen its assignment."""
     _producer: AIOKafkaProducer | None = None
     _consumer: AIOKafkaConsumer | None = None
     _task: asyncio.Task[None] | None = None
@@ -142,6 +144,8 @@ class Departments:
                 record_code=code, department_code=department,
                 missing=("Bản sao giấy tờ chứng minh nơi cư trú",),
                 reason="Thiếu giấy tờ chứng minh nơi cư trú hợp pháp"))
+        elif code in self.delay_asked:
+            await self.report_delay(self.delay_asked[code])
 
     async def answer(self, code: str, what: str, update: DepartmentUpdate) -> None:
         """Publish one answer as the record's holder; the same (record, what) keeps its event id."""
@@ -166,9 +170,9 @@ class Departments:
         holder = self.holder(code)
         return holder is not None and holder != MANUAL_QUEUE and not holder.startswith("UBND-H-")
 
-    async def finish_on_time(self) -> int:
+    async def finish_on_time(self) -> list[str]:
         """The next working day: supplements arrive; records not meant to be late are resolved."""
-        done = 0
+        done: list[str] = []
         for code, behaviour in self.plan.items():
             if not self.playing(code) or behaviour in ("ignore", "refuse", "late", "late_explained"):
                 continue
@@ -178,10 +182,10 @@ class Departments:
                 await self.answer(code, "supplemented", RecordSupplemented(
                     record_code=code, department_code=department))
             await self.resolve(code, department)
-            done += 1
+            done.append(code)
         return done
 
-    async def finish_late(self) -> int:
+    async def finish_late(self) -> list[str]:
         """After the due time: the late records are resolved at last."""
         late = [code for code, behaviour in self.plan.items()
                 if behaviour in ("late", "late_explained") and self.playing(code)]
@@ -189,7 +193,7 @@ class Departments:
             department = self.holder(code)
             assert department is not None
             await self.resolve(code, department)
-        return len(late)
+        return late
 
     async def resolve(self, code: str, department: str) -> None:
         await self.answer(code, "resolved", RecordResolved(
@@ -201,8 +205,17 @@ class Departments:
         when its record's story says so."""
         if not isinstance(alert, DelayExplanationRequested):
             return
+        if self.plan.get(alert.record_code) != "late_explained":
+            return
+        self.delay_asked[alert.record_code] = alert
+        # The alert may overtake the assignment (the department's topic is new to its reader):
+        # then the department answers once it has taken the record in.
+        if self.holder(alert.record_code) == alert.department_code:
+            await self.report_delay(alert)
+
+    async def report_delay(self, alert: DelayExplanationRequested) -> None:
         code = alert.record_code
-        if self.plan.get(code) != "late_explained" or self.holder(code) != alert.department_code:
+        if self.holder(code) != alert.department_code or "delay-reported" in self.answered[code]:
             return
         due = to_local(alert.due_at)
         new_day = self.calendar.add_working_days(due.date(), 3)
@@ -221,6 +234,7 @@ class Watcher:
     on_alert: Callable[[EventPayload], object] | None = None
     seen: dict[str, list[Envelope[EventPayload]]] = field(default_factory=lambda: defaultdict(list))
     last_seen: float = field(default_factory=time.monotonic)
+    errors: list[str] = field(default_factory=list)
     _consumer: AIOKafkaConsumer | None = None
     _task: asyncio.Task[None] | None = None
 
@@ -260,9 +274,12 @@ class Watcher:
                     self.seen[record.topic.removeprefix(self.namespace)].append(envelope)
                     self.last_seen = time.monotonic()
                     if self.on_alert is not None and record.topic.endswith(topics.SLA_ALERTS):
-                        result = self.on_alert(envelope.data)
-                        if asyncio.iscoroutine(result):
-                            await result
+                        try:
+                            result = self.on_alert(envelope.data)
+                            if asyncio.iscoroutine(result):
+                                await result
+                        except Exception as error:  # the watcher must go on; the demo reports it
+                            self.errors.append(f"answering {envelope.type}: {error!r}")
 
     def of(self, topic: str) -> list[Envelope[EventPayload]]:
         return self.seen.get(topic, [])

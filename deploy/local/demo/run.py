@@ -61,7 +61,11 @@ class Story:
 
     planned: dict[str, Planned] = field(default_factory=dict)
     refused: list[tuple[Invalid, int, dict[str, Any]]] = field(default_factory=list)
-    phases: list[str] = field(default_factory=list)
+    statuses: Counter[str] = field(default_factory=Counter)
+    shown: str | None = None
+    """The record whose letter and trace were shown."""
+    letter: Delivery | None = None
+    trace: list[str] = field(default_factory=list)
 
 
 class Demo:
@@ -176,38 +180,75 @@ class Demo:
         await self.set_clocks(local_instant(day, time(9, 0)))
         done = await self.departments.finish_on_time()
         self.say(f"[4/6] {to_local(self.clock.now()):%a %d/%m %H:%M}  applicants bring what was "
-                 f"missing; {done} records resolved on time")
+                 f"missing; {len(done)} records resolved on time")
+        await self.until_closed(done)
         await self.watcher.settle(quiet_s=2.0, limit_s=60)
 
     async def past_due(self) -> None:
         late = [c for c, p in self.story.planned.items()
                 if p.behaviour in ("late", "late_explained", "ignore")]
-        dues = [d for d in [await self.due_of(c) for c in late] if d is not None]
+        dues = {c: d for c in late if (d := await self.due_of(c)) is not None}
         if not dues:
             self.say("[5/6] no open record to let run late")
             return
         self.say(f"[5/6] {len(dues)} records are let run late (some departments report a reason "
                  "and a new date, some say nothing, some records nobody accepted)")
-        first = self.working_hours(min(dues) - timedelta(minutes=30))
-        if first > self.clock.now():
-            await self.set_clocks(first)
-            self.say(f"      {to_local(self.clock.now()):%a %d/%m %H:%M}  half an hour before the "
-                     "first due time: warnings, and departments asked for the reason of a delay")
-            await self.watcher.settle(quiet_s=2.0, limit_s=60)
-        last = to_local(max(dues))
+        # Stop half an hour before each due time a department will explain, so the request for
+        # its reason comes, and its answer reaches the applicant, before the record is late.
+        explained = sorted({due for code, due in dues.items()
+                            if self.story.planned[code].behaviour == "late_explained"})
+        for due in explained:
+            stop = self.working_hours(due - timedelta(minutes=30))
+            if stop > self.clock.now():
+                await self.set_clocks(stop)
+                self.say(f"      {to_local(self.clock.now()):%a %d/%m %H:%M}  half an hour before a due "
+                         "time: warnings, and the department asked for the reason of the delay")
+                asked = {c for c, d in dues.items() if d == due
+                         and self.story.planned[c].behaviour == "late_explained"}
+                await self.until_asked(asked)
+        last = to_local(max(dues.values()))
         after = local_instant(self.calendar.add_working_days(last.date(), 3), time(9, 0))
         await self.set_clocks(after)
         self.say(f"      {to_local(self.clock.now()):%a %d/%m %H:%M}  three working days after the last "
                  "due time: breaches, escalations to supervisors, apologies with a new date")
-        await self.watcher.settle(quiet_s=2.5, limit_s=90)
+
+        def all_escalated() -> bool:
+            """Every late record has its apology; those without a department's new date (which
+            may lie later still) are escalated too."""
+            fired = {(e.record_id, e.type) for e in self.watcher.of(topics.SLA_ALERTS)}
+            return all((code, "vn.motcua.sla.apology-due") in fired
+                       and ((code, "vn.motcua.sla.escalation-raised") in fired
+                            or "delay-reported" in self.departments.answered[code]) for code in dues)
+
+        await self.watcher.settle(quiet_s=2.5, limit_s=120, until=all_escalated)
 
     async def late_results(self) -> None:
+        reported = sum("delay-reported" in answers for answers in self.departments.answered.values())
+        self.say(f"      {reported} of {len(self.departments.delay_asked)} departments asked reported a "
+                 "reason and a new date before their due time")
         done = await self.departments.finish_late()
-        self.say(f"[6/6] {to_local(self.clock.now()):%a %d/%m %H:%M}  {done} late records are "
+        self.say(f"[6/6] {to_local(self.clock.now()):%a %d/%m %H:%M}  {len(done)} late records are "
                  "resolved at last; applicants are told their results are ready")
+        await self.until_closed(done)
         await self.watcher.settle(quiet_s=2.5, limit_s=60)
 
     # --- reading the system --------------------------------------------------------------------
+
+    async def until_asked(self, codes: set[str]) -> None:
+        """Wait until these records' departments were asked for the reason of their delay."""
+        await self.watcher.settle(quiet_s=2.0, limit_s=60,
+                                  until=lambda: codes <= set(self.departments.delay_asked))
+
+    async def until_closed(self, codes: list[str], limit_s: float = 90.0) -> None:
+        """Wait until the SLA monitor has closed these records (it reads the answers from Kafka)."""
+        waiting, started = set(codes), asyncio.get_running_loop().time()
+        while waiting and asyncio.get_running_loop().time() - started < limit_s:
+            for code in list(waiting):
+                answer = await self.http.get(f"{self.urls['sla_monitor']}/deadlines/{code}")
+                if answer.status_code == 200 and answer.json().get("closure"):
+                    waiting.discard(code)
+            if waiting:
+                await asyncio.sleep(0.5)
 
     def routed_codes(self) -> set[str]:
         return {e.record_id for e in self.watcher.of(topics.RECORDS_ROUTED)}
@@ -233,7 +274,8 @@ class Demo:
         say("")
         say("summary")
         say("  records by status (as applicants see them):")
-        for line in summary.table((await self.statuses()).most_common()):
+        self.story.statuses = await self.statuses()
+        for line in summary.table(self.story.statuses.most_common()):
             say(line)
         for line in summary.routing_lines(seen.of(topics.RECORDS_ROUTED)):
             say(line)
@@ -242,7 +284,14 @@ class Demo:
         received: Counter[str] = Counter(d.channel for d in self.outbox.snapshot())
         for line in summary.notification_lines(seen.of(topics.NOTIFICATION_OUTCOMES), received):
             say(line)
+        refusals = (await self.http.get(f"{self.urls['sla_monitor']}/refusals",
+                                        params={"limit": 1000})).json()
+        if refusals:
+            say("  events the SLA monitor refused (each left the deadline as it was): " + ", ".join(
+                f"{reason} {n}" for reason, n in Counter(r["reason"] for r in refusals).most_common()))
         await self.show_one_record()
+        for error in self.watcher.errors:
+            self.say(f"demo error: {error}")
 
     async def show_one_record(self) -> None:
         """The story of one late record: its history, its apology letter, and its trace."""
@@ -257,6 +306,7 @@ class Demo:
         told = [c for c in candidates if apology_by(c)]
         told.sort(key=lambda c: "email" not in apology_by(c))  # a letter reads better than an SMS
         code = told[0] if told else candidates[0] if candidates else next(iter(self.story.planned))
+        self.story.shown = code
         self.say("")
         self.say(f"one record: {code} ({self.story.planned[code].body['procedure_code']}, "
                  f"the department is late)")
@@ -267,7 +317,7 @@ class Demo:
                      f"{tracking['appointment_current']}; status {tracking['status']}")
             for entry in tracking["history"]:
                 self.say(f"    {entry.get('at', '')[:16]}  {entry['summary']}")
-        letter = self.letter(code, outcomes)
+        letter = self.story.letter = self.letter(code, outcomes)
         if letter is not None:
             self.say(f"  the apology letter ({letter.channel}, \"{letter.subject}\"):")
             for line in letter.text.strip().splitlines()[:14]:
@@ -276,9 +326,10 @@ class Demo:
                           and isinstance(e.data, RecordSubmitted)), None)
         trace_id = summary.trace_id_of(submitted.traceparent if submitted else None)
         self.say(f"  its trace {trace_id}, from the span files of the four services:")
-        await asyncio.sleep(1.0)  # spans are exported in batches (every 500 ms in the demo)
+        await asyncio.sleep(0.5)  # the last consumers may still be writing their spans
         spans = summary.read_spans(self.trace_dir, SERVICES)
-        for line in summary.span_tree(spans, trace_id or ""):
+        self.story.trace = summary.span_tree(spans, trace_id or "")
+        for line in self.story.trace:
             self.say(line)
 
     def letter(self, code: str, outcomes: list[Any]) -> Delivery | None:
@@ -290,6 +341,8 @@ class Demo:
 
 
 async def run_demo(urls: Mapping[str, str], bootstrap: str, namespace: str, outbox: Outbox,
-                   clock: DemoClock, trace_dir: Path, say: Callable[[str], None]) -> None:
+                   clock: DemoClock, trace_dir: Path, say: Callable[[str], None]) -> Demo:
+    demo = Demo(urls, bootstrap, namespace, outbox, clock, trace_dir, say)
     with contextlib.suppress(asyncio.CancelledError):
-        await Demo(urls, bootstrap, namespace, outbox, clock, trace_dir, say).run()
+        await demo.run()
+    return demo

@@ -222,7 +222,7 @@ async def pipeline(args: argparse.Namespace, env: dict[str, str], run: str) -> F
                               "MOTCUA_ENVIRONMENT": "test", "MOTCUA_TEST_CLOCK": "true",
                               "MOTCUA_TEST_CLOCK_START": MORNING.isoformat(), "LOG_LEVEL": "WARNING",
                               "NOTIFIER_FOLD_WINDOW_S": str(args.fold_s),
-                              "NOTIFIER_RATE_LIMIT_MESSAGES": "100"}, LOGS)
+                              "NOTIFIER_RATE_LIMIT_MESSAGES": "100"}, LOGS, preferred_ports=False)
         stop = asyncio.Event()
         watcher: Any = None
         watching: asyncio.Task[None] | None = None

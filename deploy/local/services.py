@@ -55,10 +55,13 @@ class ServiceFleet:
     log_dir: Path
     names: tuple[str, ...] = tuple(SERVICES)
     running: dict[str, ServiceProcess] = field(default_factory=dict)
+    preferred_ports: bool = True
+    """False: always a free port. With another fleet on the machine, two services can race for
+    the same preferred port, and the loser's readiness check is answered by the winner."""
 
     def start(self, name: str, timeout: float = 60.0) -> ServiceProcess:
         prefix, preferred = SERVICES[name]
-        port = preferred if not port_open(preferred) else free_port()
+        port = preferred if self.preferred_ports and not port_open(preferred) else free_port()
         env = {**os.environ, **self.env, f"{prefix}HTTP_PORT": str(port),
                f"{prefix}HTTP_HOST": "127.0.0.1"}
         process = ManagedProcess(name, [sys.executable, "-m", f"services.{name}"],

@@ -385,7 +385,7 @@ def seconds(values: list[float]) -> str:
 
 
 def ratio(a: float, b: float) -> str:
-    return f"{a / b:6.2f}x" if b else "   n/a"
+    return f"{a / b:8.3f}x" if b else "     n/a"
 
 
 def report(args: argparse.Namespace, services: Figures, references: dict[str, Figures]) -> None:

@@ -1,9 +1,10 @@
 """`python -m benchmarks.notifier`: notifications delivered per second, with the retry path taken.
 
-Starts the local stack (unless KAFKA_BOOTSTRAP_SERVERS and MONGODB_URI are set), a loopback SMTP
-server and an HTTP SMS gateway in this process, and the notifier as its own process (test clock
-on a working morning, so no quiet hours). Both servers refuse the first attempt of a share of the
-messages (SMTP 451, HTTP 503), so those go through the backoff and are sent again. Then:
+Starts the local stack (unless KAFKA_BOOTSTRAP_SERVERS and MONGODB_URI are set), the loopback
+sinks (`deploy/local/sinks.py`: SMTP server and HTTP SMS gateway) in this process, and the
+notifier as its own process (test clock on a working morning, so no quiet hours). Both servers
+refuse the first attempt of a share of the messages (SMTP 451, HTTP 503), so those go through the
+backoff and are sent again. Then:
 1. publishes N submissions (half the applicants prefer email, half SMS) and one refusal for every
    third record (a formal notice, sent as a message of its own);
 2. waits until every expected notification has reached its server, and prints the rate per
@@ -18,19 +19,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
 import re
 import time
 import uuid
 from collections import Counter
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaProducer
-from aiosmtpd.smtp import SMTP, Session
-from aiosmtpd.smtp import Envelope as SmtpEnvelope
 from pymongo import AsyncMongoClient
 
 from contracts.department.v1 import RecordRejected
@@ -38,6 +35,7 @@ from contracts.envelope import Envelope, EventPayload, encode
 from contracts.records.v1 import RecordSubmitted
 from contracts.samples import record_submitted
 from deploy.local.services import ServiceFleet
+from deploy.local.sinks import Outbox, Sinks
 from deploy.local.stack import REPO_ROOT
 from reference.localtime import VIETNAM
 from services.notifier.domain import notification_id
@@ -45,66 +43,6 @@ from services.notifier.domain import notification_id
 from .common import endpoints, peak_rss_mib, percentile
 
 MORNING = datetime(2026, 11, 25, 9, 0, tzinfo=VIETNAM)
-_MESSAGE_ID = re.compile(rb"^Message-ID: <([^@>]+)@", re.MULTILINE | re.IGNORECASE)
-
-
-@dataclass
-class Arrivals:
-    """First arrival (perf_counter) of each key, copies seen, first attempts refused on purpose."""
-
-    fail_share: float
-    first: dict[str, float] = field(default_factory=dict)
-    channel: dict[str, str] = field(default_factory=dict)
-    copies: int = 0
-    refused: set[str] = field(default_factory=set)
-
-    def refuse_first(self, key: str) -> bool:
-        """True once for a key in the failing share (chosen by hash, so the same on every run)."""
-        share = int.from_bytes(hashlib.sha256(key.encode()).digest()[:4]) / 2**32
-        if share < self.fail_share and key not in self.refused:
-            self.refused.add(key)
-            return True
-        return False
-
-    def arrived(self, key: str, channel: str) -> None:
-        self.copies += 1
-        self.first.setdefault(key, time.perf_counter())
-        self.channel.setdefault(key, channel)
-
-
-class Mailbox:
-    """aiosmtpd handler: 451 for the first attempt of a share of the messages, else stored."""
-
-    def __init__(self, arrivals: Arrivals) -> None:
-        self.arrivals = arrivals
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: SmtpEnvelope) -> str:
-        found = _MESSAGE_ID.search(envelope.original_content or b"")
-        key = found.group(1).decode() if found else "?"
-        if self.arrivals.refuse_first(key):
-            return "451 4.3.0 Try again later"
-        self.arrivals.arrived(key, "email")
-        return "250 2.0.0 OK"
-
-
-async def gateway(arrivals: Arrivals, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """HTTP/1.1 with keep-alive: 503 for the first attempt of a share of the keys, else 200."""
-    try:
-        while True:
-            head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
-            lines = head.strip().split("\r\n")[1:]
-            headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines)}
-            await reader.readexactly(int(headers.get("content-length", "0")))
-            key = headers.get("idempotency-key", "?")
-            status = 503 if arrivals.refuse_first(key) else 200
-            if status == 200:
-                arrivals.arrived(key, "sms")
-            writer.write(f"HTTP/1.1 {status} X\r\nContent-Length: 2\r\n\r\n{{}}".encode())
-            await writer.drain()
-    except (asyncio.IncompleteReadError, ConnectionError):
-        pass
-    finally:
-        writer.close()
 
 
 def events(n: int, run: str) -> list[tuple[EventPayload, str, str]]:
@@ -151,21 +89,14 @@ def metric_sum(text: str, name: str) -> float:
 
 
 async def run(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
-    arrivals = Arrivals(args.fail_share)
-    loop = asyncio.get_running_loop()
-    smtp = await loop.create_server(lambda: SMTP(Mailbox(arrivals), hostname="127.0.0.1", loop=loop),
-                                    "127.0.0.1", 0)
-    http = await asyncio.start_server(lambda r, w: gateway(arrivals, r, w), "127.0.0.1", 0)
-    smtp_port, http_port = smtp.sockets[0].getsockname()[1], http.sockets[0].getsockname()[1]
+    outbox = Outbox(refuse_share=args.fail_share)
+    sinks = await Sinks(outbox).start()
     run_id = uuid.uuid4().hex[:8]
     namespace, database = f"bench{run_id}.", f"bench{run_id}_notifier"
     fleet = ServiceFleet({**env, "MOTCUA_TOPIC_NAMESPACE": namespace, "LOG_LEVEL": "WARNING",
                           "MOTCUA_ENVIRONMENT": "test", "MOTCUA_TEST_CLOCK": "true",
                           "MOTCUA_TEST_CLOCK_START": MORNING.isoformat(),
-                          "NOTIFIER_MONGODB_DATABASE": database,
-                          "NOTIFIER_SMTP_HOST": "127.0.0.1", "NOTIFIER_SMTP_PORT": str(smtp_port),
-                          "NOTIFIER_SMTP_START_TLS": "false",
-                          "NOTIFIER_SMS_GATEWAY_URL": f"http://127.0.0.1:{http_port}/sms",
+                          "NOTIFIER_MONGODB_DATABASE": database, **sinks.notifier_env(),
                           "NOTIFIER_FOLD_WINDOW_S": str(args.fold_s),
                           "NOTIFIER_RATE_LIMIT_MESSAGES": "100", "NOTIFIER_RETRY_BASE_S": "0.5",
                           "NOTIFIER_RETRY_CAP_S": "5", "NOTIFIER_BATCH_SIZE": str(args.batch)},
@@ -177,7 +108,7 @@ async def run(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
         started = time.perf_counter()
         published = await publish(env["KAFKA_BOOTSTRAP_SERVERS"], namespace, items)
         publish_s = time.perf_counter() - started
-        while (len(arrivals.first.keys() & published.keys()) < len(published)  # noqa: ASYNC110
+        while (len(outbox.first.keys() & published.keys()) < len(published)  # noqa: ASYNC110
                and time.perf_counter() - started < args.limit_s):
             await asyncio.sleep(0.1)
         async with httpx.AsyncClient(base_url=service.base_url) as client:
@@ -185,13 +116,12 @@ async def run(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
         memory = peak_rss_mib(service.process.pid) if service.process.pid else float("nan")
     finally:
         await asyncio.to_thread(fleet.stop_all)
-        smtp.close()
-        http.close()
+        await sinks.stop()
         client_ = AsyncMongoClient[dict[str, Any]](env["MONGODB_URI"])
         await client_.drop_database(database)
         await client_.close()
-    latencies = sorted(arrivals.first[k] - published[k] for k in published if k in arrivals.first)
-    return {"published": published, "arrivals": arrivals, "started": started, "publish_s": publish_s,
+    latencies = sorted(outbox.first[k].received_at - published[k] for k in published if k in outbox.first)
+    return {"published": published, "outbox": outbox, "started": started, "publish_s": publish_s,
             "latencies": latencies, "retries": metric_sum(metrics, "motcua_notification_retries_total"),
             "failed": metric_sum(metrics, "motcua_notifications_failed_total"), "memory": memory}
 
@@ -209,11 +139,11 @@ def main() -> None:
     with endpoints() as env:
         result = asyncio.run(run(args, env))
     published: dict[str, float] = result["published"]
-    arrivals: Arrivals = result["arrivals"]
-    delivered = [k for k in published if k in arrivals.first]
-    last = max((arrivals.first[k] for k in delivered), default=float("nan"))
+    outbox: Outbox = result["outbox"]
+    delivered = [k for k in published if k in outbox.first]
+    last = max((outbox.first[k].received_at for k in delivered), default=float("nan"))
     elapsed = last - result["started"]
-    per_channel = Counter(arrivals.channel[k] for k in delivered)
+    per_channel = Counter(outbox.first[k].channel for k in delivered)
     latencies: list[float] = result["latencies"]
     print(f"notifier: {len(published):,} notifications ({args.n:,} receipts, "
           f"{len(published) - args.n:,} refusals), one process, loopback SMTP and HTTP gateway")
@@ -222,9 +152,9 @@ def main() -> None:
           f"({len(delivered) / elapsed:,.0f} notifications/s)")
     for channel, count in sorted(per_channel.items()):
         print(f"    {channel:<6}           {count:,} ({count / elapsed:,.0f}/s)")
-    print(f"  retry path         {len(arrivals.refused):,} first attempts refused (451/503), "
+    print(f"  retry path         {len(outbox.refused):,} first attempts refused (451/503), "
           f"{result['retries']:.0f} retries scheduled, {result['failed']:.0f} given up")
-    print(f"  duplicates         {arrivals.copies - len(arrivals.first)} copies of a key already received")
+    print(f"  duplicates         {outbox.copies} copies of a key already received")
     print(f"  publish->received  p50 {percentile(latencies, 50):.2f} s, "
           f"p99 {percentile(latencies, 99):.2f} s (fold window {args.fold_s} s, retry backoff "
           f"0.5-5 s included)")

@@ -60,6 +60,9 @@ class ServiceFleet:
     log_dir: Path
     names: tuple[str, ...] = tuple(SERVICES)
     running: dict[str, ServiceProcess] = field(default_factory=dict)
+    preferred_ports: bool = False
+    """True: the well-known ports 8001-8004 when free (`make up`, for people). Tests and
+    benchmarks take free ports, so fleets of concurrent runs never race for one."""
 
     def start(self, name: str, timeout: float = 60.0,
               env: dict[str, str] | None = None) -> ServiceProcess:
@@ -94,7 +97,7 @@ class ServiceFleet:
         """Start the process of one service without waiting for it."""
         prefix, preferred = SERVICES[name]
         if port is None:
-            port = preferred if not port_open(preferred) else free_port()
+            port = preferred if self.preferred_ports and not port_open(preferred) else free_port()
         env = {**os.environ, **self.env, **(env or {}), f"{prefix}HTTP_PORT": str(port),
                f"{prefix}HTTP_HOST": "127.0.0.1"}
         process = ManagedProcess(name, [sys.executable, "-m", f"services.{name}"],

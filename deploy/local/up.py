@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, interrupt)
     stack = LocalStack(DEFAULT_HOME)
-    fleet = ServiceFleet({}, RUN_DIR / "logs", names=SERVICES)
+    fleet = ServiceFleet({}, RUN_DIR / "logs", names=SERVICES, preferred_ports=True)
     spans = RUN_DIR / "spans"
     outbox = Outbox(file=RUN_DIR / "outbox.jsonl")
     started = time.monotonic()

@@ -78,7 +78,7 @@ class ServiceRuntime:
                   group: str | None = None, retry: RetryPolicy | None = None) -> None:
         """Consume logical topics (one consumer, one group join) with an explicit at-least-once
         policy and dead-lettering."""
-        group_id = group or self.settings.consumer_group
+        group_id = self.settings.group(group)
         names = [topic] if isinstance(topic, str) else list(topic)
         self._topics.update(names)
         processor = EventProcessor(

@@ -29,7 +29,8 @@ class ServiceSettings(BaseSettings):
         "mongodb://127.0.0.1:27017/", validation_alias=AliasChoices("MONGODB_URI"))
     topic_namespace: str = Field(
         "", validation_alias=AliasChoices("MOTCUA_TOPIC_NAMESPACE"),
-        description="prefix of every topic name; empty in production, unique per test run",
+        description="prefix of every topic name and consumer group; empty in production, "
+                    "unique per test run",
         pattern=r"^[a-zA-Z0-9._-]*$")
     otlp_endpoint: str | None = Field(
         None, validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT"))
@@ -61,6 +62,11 @@ class ServiceSettings(BaseSettings):
     def topic(self, name: str) -> str:
         """The physical topic for a logical contract topic name."""
         return f"{self.topic_namespace}{name}"
+
+    def group(self, name: str | None = None) -> str:
+        """The consumer group id: namespaced like the topics, so runs sharing a broker under
+        different namespaces never share a group (and never make each other rebalance)."""
+        return f"{self.topic_namespace}{name or self.consumer_group}"
 
 
 def env_names(settings_cls: type[BaseSettings]) -> set[str]:

@@ -113,7 +113,7 @@ async def test_poison_message_is_dead_lettered_with_reason_and_the_next_one_is_h
     headers = headers_dict(dead[0].headers)
     assert headers["dlq-reason"] == "malformed_json"
     assert headers["dlq-original-topic"] == topic
-    assert headers["dlq-consumer-group"] == settings.consumer_group
+    assert headers["dlq-consumer-group"] == f"{settings.topic_namespace}{settings.consumer_group}"
     assert dead[0].value == b'{"record_code": 42'
     assert handled.empty()
 

@@ -55,10 +55,14 @@ class ServiceFleet:
     log_dir: Path
     names: tuple[str, ...] = tuple(SERVICES)
     running: dict[str, ServiceProcess] = field(default_factory=dict)
+    preferred_ports: bool = True
+    """False: always a free port. For tests beside other fleets on the machine: one may bind a
+    preferred port between this fleet's check and its child's bind, and then answer the
+    readiness check in the child's place while the child dies on the busy port."""
 
     def start(self, name: str, timeout: float = 60.0) -> ServiceProcess:
         prefix, preferred = SERVICES[name]
-        port = preferred if not port_open(preferred) else free_port()
+        port = preferred if self.preferred_ports and not port_open(preferred) else free_port()
         env = {**os.environ, **self.env, f"{prefix}HTTP_PORT": str(port),
                f"{prefix}HTTP_HOST": "127.0.0.1"}
         process = ManagedProcess(name, [sys.executable, "-m", f"services.{name}"],

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from pymongo import AsyncMongoClient
 
 from contracts.envelope import decode, headers_dict
 from contracts.notifications.v1 import NotificationOutcome
@@ -47,6 +48,21 @@ def fleet(endpoints: Endpoints, unique: str, logs: Path, **extra: str) -> Servic
 
 def database(unique: str, service: str) -> str:
     return f"t{unique}_{service}"
+
+
+async def start(services: ServiceFleet, *names: str) -> None:
+    """Start `names` side by side (each waits for its own readiness)."""
+    await asyncio.gather(*(asyncio.to_thread(services.start, name) for name in names))
+
+
+async def drop_databases(endpoints: Endpoints, unique: str) -> None:
+    """The services' databases of this test: FerretDB keeps every one on disk otherwise."""
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(endpoints.mongodb_uri)
+    try:
+        for name in SERVICES:
+            await client.drop_database(database(unique, name))
+    finally:
+        await client.close()
 
 
 def applications(count: int, unique: str, *, seed: int, preferred: str | None = None

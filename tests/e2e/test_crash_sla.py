@@ -33,7 +33,16 @@ from services.notifier.domain import notification_id
 from tests.endpoints import Endpoints
 from tests.kafka_io import drain_topic
 
-from .pipeline import applications, distinct_ids, fleet, outcomes, routed_deadlines, submit
+from .pipeline import (
+    applications,
+    distinct_ids,
+    drop_databases,
+    fleet,
+    outcomes,
+    routed_deadlines,
+    start,
+    submit,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -96,8 +105,7 @@ async def test_sla_monitor_killed_while_firing_sends_every_alert_once_in_effect(
                      NOTIFIER_TICK_S="0.2",
                      SLA_BATCH_SIZE="5", SLA_TICK_S="0.2", SLA_CLAIM_LEASE_S="1", SLA_SWEEP_S="1")
     try:
-        for name in ("intake", "routing", "sla_monitor", "notifier"):
-            await asyncio.to_thread(services.start, name)
+        await start(services, "intake", "routing", "sla_monitor", "notifier")
         intake, sla = services.running["intake"].base_url, services.running["sla_monitor"].base_url
         async with asyncio.timeout(60):
             codes = await submit(intake, applications(RECORDS, unique, seed=5))
@@ -150,6 +158,7 @@ async def test_sla_monitor_killed_while_firing_sends_every_alert_once_in_effect(
     finally:
         services.stop_all()
         await sinks.stop()
+        await drop_databases(endpoints, unique)
 
     # Every alert owed, in effect once: one event id per distinct alert, copies identical.
     ids: dict[tuple[str, str, str | None, int | None], set[str]] = defaultdict(set)

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import statistics
+import time
+import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import httpx
 
 from deploy.local.stack import REPO_ROOT, LocalStack
 
@@ -41,3 +48,40 @@ def peak_rss_mib(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+@dataclass(frozen=True)
+class Posted:
+    """One application sent to intake: when (perf_counter), how long, the answer."""
+
+    at: float
+    took: float
+    status: int
+    """HTTP status, or 0 when the request failed without an answer."""
+    record_code: str | None
+
+
+async def post_applications(base_url: str, bodies: list[dict[str, Any]], concurrency: int,
+                            request_timeout_s: float = 120) -> list[Posted]:
+    """POST every body to intake with `concurrency` requests in flight, each with its own key."""
+    queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    for body in bodies:
+        queue.put_nowait(body)
+    posted: list[Posted] = []
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base_url, timeout=request_timeout_s, limits=limits) as client:
+        async def worker() -> None:
+            while not queue.empty():
+                body = queue.get_nowait()
+                at = time.perf_counter()
+                try:
+                    response = await client.post("/applications", json=body,
+                                                 headers={"Idempotency-Key": str(uuid.uuid4())})
+                except httpx.HTTPError:
+                    posted.append(Posted(at, time.perf_counter() - at, 0, None))
+                    continue
+                code = response.json().get("record_code") if response.status_code == 201 else None
+                posted.append(Posted(at, time.perf_counter() - at, response.status_code, code))
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return posted

@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import time
 import uuid
+from collections import Counter
 from typing import Any
 
 import httpx
@@ -20,36 +21,15 @@ from reference.catalog import load_catalog
 from reference.units import load_units
 from services.intake.examples import applications
 
-from .common import endpoints, peak_rss_mib, percentile
+from .common import endpoints, peak_rss_mib, percentile, post_applications
 
 
 async def drive(base_url: str, bodies: list[dict[str, Any]], concurrency: int
                 ) -> tuple[list[float], dict[int, int], float]:
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
-    queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-    for body in bodies:
-        queue.put_nowait(body)
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-
-    async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits) as client:
-        async def worker() -> None:
-            while not queue.empty():
-                body = queue.get_nowait()
-                started = time.perf_counter()
-                try:
-                    response = await client.post("/applications", json=body,
-                                                 headers={"Idempotency-Key": str(uuid.uuid4())})
-                    status = response.status_code
-                except httpx.HTTPError:
-                    status = 0
-                latencies.append(time.perf_counter() - started)
-                statuses[status] = statuses.get(status, 0) + 1
-
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - started
-    return latencies, statuses, elapsed
+    started = time.perf_counter()
+    posted = await post_applications(base_url, bodies, concurrency, request_timeout_s=60)
+    elapsed = time.perf_counter() - started
+    return [p.took for p in posted], dict(Counter(p.status for p in posted)), elapsed
 
 
 async def outbox_drained(base_url: str, limit_s: float = 300) -> float:

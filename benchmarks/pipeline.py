@@ -55,7 +55,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from pymongo import AsyncMongoClient
@@ -69,7 +68,7 @@ from reference.localtime import VIETNAM
 from reference.units import load_units
 from services.intake.examples import applications
 
-from .common import endpoints, peak_rss_mib, percentile
+from .common import endpoints, peak_rss_mib, percentile, post_applications
 
 MORNING = datetime(2026, 11, 25, 9, 0, tzinfo=VIETNAM)
 RECORD_CODE = re.compile(r"[0-9A-Z.]+-[0-9]{6}-[0-9]{4}")
@@ -158,29 +157,9 @@ async def watch(consumer: Any, found: Watch, stop: asyncio.Event, sample_topic: 
 async def submit(base_url: str, bodies: list[dict[str, Any]], concurrency: int
                  ) -> tuple[dict[str, float], Counter[int]]:
     """POST every body; the record code of each accepted one → perf_counter just before its POST."""
-    started: dict[str, float] = {}
-    statuses: Counter[int] = Counter()
-    queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-    for body in bodies:
-        queue.put_nowait(body)
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base_url, timeout=120, limits=limits) as client:
-        async def worker() -> None:
-            while not queue.empty():
-                body = queue.get_nowait()
-                at = time.perf_counter()
-                try:
-                    response = await client.post("/applications", json=body,
-                                                 headers={"Idempotency-Key": str(uuid.uuid4())})
-                except httpx.HTTPError:
-                    statuses[0] += 1
-                    continue
-                statuses[response.status_code] += 1
-                if response.status_code == 201:
-                    started[response.json()["record_code"]] = at
-
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return started, statuses
+    posted = await post_applications(base_url, bodies, concurrency)
+    return ({p.record_code: p.at for p in posted if p.record_code is not None},
+            Counter(p.status for p in posted))
 
 
 def notices(outbox: Outbox, seen: int, codes: set[str], notified: dict[str, float]) -> int:

@@ -30,7 +30,8 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
 
 
 def _die_with_parent() -> None:
-    """Ask the kernel to SIGTERM this child when the process that started it dies (even by kill -9)."""
+    """Ask the kernel to SIGTERM this child when its parent dies (even by kill -9). The parent is
+    the *thread* that spawned it: a child started from a thread that ends is stopped with it."""
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 

@@ -76,7 +76,8 @@ class ServiceFleet:
         """Launch several at once, then wait for each: they boot in parallel.
 
         Launched from this thread on purpose: a child is told to stop when the *thread* that
-        spawned it ends (PR_SET_PDEATHSIG), so a worker thread must not start services.
+        spawned it ends (PR_SET_PDEATHSIG), so a thread that ends first (a pool shut down)
+        must not start services.
         """
         names = list(names)
         for name in names:
@@ -113,8 +114,7 @@ class ServiceFleet:
                                    timeout, "ready")
 
     def start_all(self) -> None:
-        for name in self.names:
-            self.start(name)
+        self.start_together(self.names)
 
     def stop(self, name: str) -> None:
         service = self.running.pop(name, None)

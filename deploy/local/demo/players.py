@@ -15,7 +15,7 @@ import re
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -41,6 +41,31 @@ from reference.localtime import local_instant, to_local
 from services.routing.directory import MANUAL_QUEUE
 
 from .mix import Behaviour
+
+
+async def envelopes(consumer: AIOKafkaConsumer, timeout_ms: int = 300
+                    ) -> AsyncIterator[tuple[str, Envelope[EventPayload]]]:
+    """(topic, envelope) of every readable message, for as long as the reader runs; a message
+    that breaks the contract is skipped (the services dead-letter it, the demo only watches)."""
+    while True:
+        batch = await consumer.getmany(timeout_ms=timeout_ms)
+        for records in batch.values():
+            for record in records:
+                try:
+                    envelope = decode(record.key, record.value, record.headers)
+                except ContractError:
+                    continue
+                yield record.topic, envelope
+
+
+async def stop_reading(task: asyncio.Task[None] | None, consumer: AIOKafkaConsumer | None) -> None:
+    """End a reader task, then its consumer."""
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    if consumer is not None:
+        await consumer.stop()
 
 
 class DemoClock:
@@ -93,27 +118,15 @@ class Departments:
         self._task = asyncio.create_task(self._read())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        if self._consumer is not None:
-            await self._consumer.stop()
+        await stop_reading(self._task, self._consumer)
         if self._producer is not None:
             await self._producer.stop()
 
     async def _read(self) -> None:
         assert self._consumer is not None
-        while True:
-            batch = await self._consumer.getmany(timeout_ms=500)
-            for records in batch.values():
-                for record in records:
-                    try:
-                        envelope = decode(record.key, record.value, record.headers)
-                    except ContractError:
-                        continue
-                    if isinstance(envelope.data, RecordAssigned):
-                        await self._on_assigned(envelope.data, envelope.traceparent)
+        async for _, envelope in envelopes(self._consumer, timeout_ms=500):
+            if isinstance(envelope.data, RecordAssigned):
+                await self._on_assigned(envelope.data, envelope.traceparent)
 
     async def _on_assigned(self, assigned: RecordAssigned, traceparent: str | None) -> None:
         code, department = assigned.record.record_code, assigned.department_code
@@ -231,7 +244,7 @@ class Watcher:
 
     bootstrap: str
     namespace: str
-    on_alert: Callable[[EventPayload], object] | None = None
+    on_alert: Callable[[EventPayload], Awaitable[None]] | None = None
     seen: dict[str, list[Envelope[EventPayload]]] = field(default_factory=lambda: defaultdict(list))
     last_seen: float = field(default_factory=time.monotonic)
     errors: list[str] = field(default_factory=list)
@@ -250,36 +263,22 @@ class Watcher:
         self._task = asyncio.create_task(self._read())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        if self._consumer is not None:
-            await self._consumer.stop()
+        await stop_reading(self._task, self._consumer)
 
     async def _read(self) -> None:
         assert self._consumer is not None
         ids: set[str] = set()
-        while True:
-            batch = await self._consumer.getmany(timeout_ms=300)
-            for records in batch.values():
-                for record in records:
-                    try:
-                        envelope = decode(record.key, record.value, record.headers)
-                    except ContractError:
-                        continue
-                    if envelope.id in ids:
-                        continue  # a redelivered copy: the summary counts events, not copies
-                    ids.add(envelope.id)
-                    self.seen[record.topic.removeprefix(self.namespace)].append(envelope)
-                    self.last_seen = time.monotonic()
-                    if self.on_alert is not None and record.topic.endswith(topics.SLA_ALERTS):
-                        try:
-                            result = self.on_alert(envelope.data)
-                            if asyncio.iscoroutine(result):
-                                await result
-                        except Exception as error:  # the watcher must go on; the demo reports it
-                            self.errors.append(f"answering {envelope.type}: {error!r}")
+        async for topic, envelope in envelopes(self._consumer):
+            if envelope.id in ids:
+                continue  # a redelivered copy: the summary counts events, not copies
+            ids.add(envelope.id)
+            self.seen[topic.removeprefix(self.namespace)].append(envelope)
+            self.last_seen = time.monotonic()
+            if self.on_alert is not None and topic.endswith(topics.SLA_ALERTS):
+                try:
+                    await self.on_alert(envelope.data)
+                except Exception as error:  # the watcher must go on; the demo reports it
+                    self.errors.append(f"answering {envelope.type}: {error!r}")
 
     def of(self, topic: str) -> list[Envelope[EventPayload]]:
         return self.seen.get(topic, [])

@@ -298,13 +298,8 @@ class Demo:
         outcomes = self.watcher.of(topics.NOTIFICATION_OUTCOMES)
         candidates = [c for c, p in self.story.planned.items() if p.behaviour == "late_explained"]
         candidates += [c for c, p in self.story.planned.items() if p.behaviour == "late"]
-
-        def apology_by(code: str) -> set[str]:
-            return {o.channel for o in summary.outcomes_of(code, outcomes)
-                    if o.template.startswith("apology") and o.recipient_role == "applicant"}
-
-        told = [c for c in candidates if apology_by(c)]
-        told.sort(key=lambda c: "email" not in apology_by(c))  # a letter reads better than an SMS
+        letters = {c: letter for c in candidates if (letter := self.letter(c, outcomes)) is not None}
+        told = sorted(letters, key=lambda c: letters[c].channel != "email")  # a letter reads better
         code = told[0] if told else candidates[0] if candidates else next(iter(self.story.planned))
         self.story.shown = code
         self.say("")
@@ -317,7 +312,7 @@ class Demo:
                      f"{tracking['appointment_current']}; status {tracking['status']}")
             for entry in tracking["history"]:
                 self.say(f"    {entry.get('at', '')[:16]}  {entry['summary']}")
-        letter = self.story.letter = self.letter(code, outcomes)
+        letter = self.story.letter = letters.get(code)
         if letter is not None:
             self.say(f"  the apology letter ({letter.channel}, \"{letter.subject}\"):")
             for line in letter.text.strip().splitlines()[:14]:
@@ -333,6 +328,7 @@ class Demo:
             self.say(line)
 
     def letter(self, code: str, outcomes: list[Any]) -> Delivery | None:
+        """The record's apology as the applicant received it, by email if it went both ways."""
         keys = {o.notification_id for o in summary.outcomes_of(code, outcomes)
                 if o.template.startswith("apology") and o.recipient_role == "applicant"}
         letters = sorted((d for d in self.outbox.snapshot() if d.key in keys),

@@ -17,7 +17,7 @@ from typing import Any
 from contracts.envelope import Envelope, EventPayload
 from contracts.notifications.v1 import NotificationFailed, NotificationOutcome, NotificationSent
 from contracts.records.v1 import RecordRouted
-from contracts.sla.v1 import EscalationRaised, SlaAlert
+from contracts.sla.v1 import EscalationRaised
 
 _ALERT_NAMES = {
     "vn.motcua.sla.deadline-warning": "warnings (nearly late)",
@@ -98,10 +98,6 @@ def notification_lines(outcomes: Sequence[Envelope[EventPayload]], received: Cou
 
 def outcomes_of(record: str, outcomes: Sequence[Envelope[EventPayload]]) -> list[NotificationOutcome]:
     return [e.data for e in outcomes if isinstance(e.data, NotificationOutcome) and e.record_id == record]
-
-
-def alerts_of(record: str, alerts: Sequence[Envelope[EventPayload]]) -> list[SlaAlert]:
-    return [e.data for e in alerts if isinstance(e.data, SlaAlert) and e.record_id == record]
 
 
 # --- spans ---------------------------------------------------------------------------------------

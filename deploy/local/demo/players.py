@@ -83,11 +83,14 @@ class DemoClock:
 
 @dataclass
 class Holding:
-    """Who holds a record now, and the trace context of its assignment."""
+    """Who holds a record now, since when, and the trace context of its assignment."""
 
     department_code: str
     attempt: int
     traceparent: str | None
+    stamped: datetime
+    """The time of the record's latest event this desk knows of (its assignment, or its own
+    latest answer): the next answer is stamped after it."""
 
 
 @dataclass
@@ -133,7 +136,7 @@ class Departments:
         known = self.holding.get(code)
         if known is not None and known.attempt > assigned.attempt:
             return  # an older assignment read late
-        self.holding[code] = Holding(department, assigned.attempt, traceparent)
+        self.holding[code] = Holding(department, assigned.attempt, traceparent, assigned.routed_at)
         behaviour = self.plan.get(code)
         if behaviour is None or department == MANUAL_QUEUE or department.startswith("UBND-H-"):
             # Not ours to play, a person must choose a department, or a district People's
@@ -164,8 +167,13 @@ class Departments:
         """Publish one answer as the record's holder; the same (record, what) keeps its event id."""
         assert self._producer is not None
         holding = self.holding.get(code)
+        # Answers follow the assignment and each other in event time, which readers order a
+        # record's events by: the demo's clock is set a moment after the services' clocks.
+        now = self.clock.now()
+        if holding is not None:
+            now = holding.stamped = max(now, holding.stamped + timedelta(milliseconds=1))
         envelope = Envelope.wrap(
-            update, source=f"/departments/{update.department_code}", time=self.clock.now(),
+            update, source=f"/departments/{update.department_code}", time=now,
             id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"motcua-demo:{code}:{what}")),
             traceparent=holding.traceparent if holding else None)
         message = encode(envelope)

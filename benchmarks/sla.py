@@ -43,7 +43,7 @@ from services.sla_monitor.domain import Deadline, SlaEvent, SlaPolicy, evolve, n
 
 from .common import endpoints, peak_rss_mib, percentile
 
-CALENDAR = load_calendar(provisional_years=(2027,))
+CALENDAR = load_calendar()
 ACCEPTED = datetime(2026, 12, 7, 8, 30, tzinfo=VIETNAM)
 ALERTS_PER_DUE = 3
 

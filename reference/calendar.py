@@ -1,9 +1,9 @@
 """Which days and hours state agencies work, from the official yearly calendars shipped as data."""
 
-# Years without an official calendar raise `YearNotCovered` rather than silently counting plain
-# Monday-Friday. An operator may opt in, per year, to a *provisional* calendar (Monday-Friday
-# minus the fixed-date statutory holidays 1 Jan, 30 Apr, 1 May, 2 Sep; no Tết, no substitutes,
-# no swaps) with `provisional_years`; `is_provisional` lets callers flag such deadlines.
+# Years without a calendar file raise `YearNotCovered` rather than silently counting plain
+# Monday-Friday. A year shipped before the Government's notice is marked "provisional" in its
+# file (the statutory days, Tết included, chosen by rules the file writes down);
+# `is_provisional` lets callers tell applicants that such an appointment may move.
 
 from __future__ import annotations
 
@@ -19,10 +19,6 @@ from reference.errors import ReferenceDataError, YearNotCovered
 from reference.localtime import to_local
 
 _ONE_DAY = timedelta(days=1)
-_FIXED_HOLIDAYS = ((1, 1, "Tết Dương lịch", "New Year's Day"),
-                   (4, 30, "Ngày Chiến thắng", "Reunification Day"),
-                   (5, 1, "Ngày Quốc tế Lao động", "International Workers' Day"),
-                   (9, 2, "Quốc khánh", "National Day"))
 
 
 @dataclass(frozen=True)
@@ -52,14 +48,23 @@ class WorkingCalendar:
     make_up_days: frozenset[date]
     hours: WorkingHours = field(default_factory=WorkingHours)
     provisional_years: frozenset[int] = frozenset()
+    """The covered years whose file is provisional (a subset of `years`)."""
 
     def covers(self, day: date) -> bool:
-        return day.year in self.years or day.year in self.provisional_years
+        return day.year in self.years
 
     def is_provisional(self, day: date) -> bool:
         """Whether `day` is counted from a provisional calendar, not an official one."""
         self._check(day)
         return day.year in self.provisional_years
+
+    def covered_until(self, day: date) -> date:
+        """The last day of the unbroken run of covered years that holds `day`."""
+        self._check(day)
+        year = day.year
+        while year + 1 in self.years:
+            year += 1
+        return date(year, 12, 31)
 
     def day_off(self, day: date) -> DayOff | None:
         """The listed day off on `day` (None for working days and ordinary weekends)."""
@@ -115,7 +120,7 @@ class WorkingCalendar:
 
     def _check(self, day: date) -> None:
         if not self.covers(day):
-            raise YearNotCovered(day.year, self.years | self.provisional_years)
+            raise YearNotCovered(day.year, self.years)
 
 
 def build_calendar(
@@ -123,17 +128,19 @@ def build_calendar(
     enable: AbstractSet[date] = frozenset(),
     *,
     hours: WorkingHours | None = None,
-    provisional_years: Iterable[int] = (),
 ) -> WorkingCalendar:
     """A calendar from parsed yearly data; switchable rows apply only when enabled here."""
     days_off: dict[date, DayOff] = {}
     make_up: set[date] = set()
     covered: set[int] = set()
+    provisional: set[int] = set()
     unused = set(enable)
     for year in years:
         if year.year in covered:
             raise ValueError(f"calendar year {year.year} given twice")
         covered.add(year.year)
+        if year.status == "provisional":
+            provisional.add(year.year)
         days_off.update((row.date, row) for row in year.days_off)
         make_up.update(row.date for row in year.make_up_working_days)
         for row in year.switchable:
@@ -148,15 +155,9 @@ def build_calendar(
     if unused:
         listed = ", ".join(str(d) for d in sorted(unused))
         raise ValueError(f"no switchable calendar row for {listed}")
-    provisional = frozenset(provisional_years)
-    if provisional & covered:
-        overlap = ", ".join(str(y) for y in sorted(provisional & covered))
-        raise ValueError(f"year {overlap} has an official calendar; it cannot be provisional")
-    for year_number in provisional:
-        days_off.update(_fixed_holidays(year_number))
     return WorkingCalendar(years=frozenset(covered), days_off=MappingProxyType(days_off),
                            make_up_days=frozenset(make_up), hours=hours or WorkingHours(),
-                           provisional_years=provisional)
+                           provisional_years=frozenset(provisional))
 
 
 def load_calendar(
@@ -164,7 +165,6 @@ def load_calendar(
     enable: AbstractSet[date] = frozenset(),
     *,
     hours: WorkingHours | None = None,
-    provisional_years: Iterable[int] = (),
 ) -> WorkingCalendar:
     """Read the shipped yearly calendars (all of them when `years` is None) and build one."""
     folder = files("reference") / "data" / "calendar"
@@ -179,11 +179,4 @@ def load_calendar(
         if data.year != year:
             raise ReferenceDataError(f"calendar file {year}.json describes year {data.year}")
         parsed.append(data)
-    return build_calendar(parsed, enable, hours=hours, provisional_years=provisional_years)
-
-
-def _fixed_holidays(year: int) -> Iterable[tuple[date, DayOff]]:
-    for month, day_of_month, name_vi, name_en in _FIXED_HOLIDAYS:
-        day = date(year, month, day_of_month)
-        if day.weekday() < 5:
-            yield day, DayOff(date=day, name_vi=name_vi, name_en=name_en, kind="holiday")
+    return build_calendar(parsed, enable, hours=hours)

@@ -13,6 +13,10 @@ DayKind = Literal["holiday", "tet", "substitute", "swapped"]
 """holiday: statutory day; tet: lunar new year block; substitute: a weekday given off because a
 holiday fell on a weekend; swapped: a weekday given off in exchange for a make-up Saturday."""
 
+CalendarStatus = Literal["official", "provisional"]
+"""official: from the Government's notice; provisional: the statutory days by this file's rules,
+issued before the notice, replaced by the official file when it is published."""
+
 _WEEKEND = (5, 6)
 
 
@@ -22,6 +26,8 @@ class _Row(BaseModel):
     date: dt.date
     name_vi: str = Field(min_length=1)
     name_en: str = Field(min_length=1)
+    source: str | None = Field(default=None, min_length=1)
+    """Where this row comes from (required in a provisional year: nothing official vouches for it)."""
 
 
 class DayOff(_Row):
@@ -53,7 +59,10 @@ class CalendarYear(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     year: int = Field(ge=2000, le=2100)
+    status: CalendarStatus = "official"
     sources: tuple[str, ...] = Field(min_length=1)
+    rules: tuple[str, ...] = ()
+    """How the rows were chosen where the law leaves a choice (a provisional year must say)."""
     days_off: tuple[DayOff, ...]
     make_up_working_days: tuple[MakeUpDay, ...] = ()
     switchable: tuple[SwitchableDay, ...] = ()
@@ -78,6 +87,12 @@ class CalendarYear(BaseModel):
             weekend = row.date.weekday() in _WEEKEND
             if (row.effect == "day_off") == weekend:
                 raise ValueError(f"switchable {row.effect} {row.date} would change nothing")
+        if self.status == "provisional":
+            if not self.rules:
+                raise ValueError("a provisional year must write the rules its rows were chosen by")
+            unsourced = [str(row.date) for row in rows if row.source is None]
+            if unsourced:
+                raise ValueError(f"provisional rows without a source: {', '.join(unsourced)}")
         return self
 
 

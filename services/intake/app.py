@@ -10,6 +10,7 @@ from contracts import topics
 from reference.calendar import load_calendar
 from reference.catalog import load_catalog
 from reference.units import load_units
+from services.runtime.calendar_watch import watch_calendar
 from services.runtime.clock import Clock
 from services.runtime.service import ServiceRuntime
 
@@ -29,7 +30,8 @@ def create_app(settings: IntakeSettings | None = None, clock: Clock | None = Non
                         batch_size=settings.relay_batch_size,
                         lease=timedelta(seconds=settings.relay_lease_s),
                         sweep_interval=timedelta(seconds=settings.relay_sweep_s))
-    calendar = load_calendar(provisional_years=settings.provisional_years)
+    calendar = load_calendar()
+    watch_calendar(runtime, calendar)
     applications = Applications(store, relay, load_catalog(), load_units(), calendar,
                                 runtime.clock, runtime.metrics)
     runtime.declare_topics(topics.RECORDS_SUBMITTED)

@@ -20,6 +20,3 @@ class IntakeSettings(ServiceSettings):
     relay_lease_s: float = Field(30.0, gt=0, description="how long a relay holds unsent events")
     relay_sweep_s: float = Field(
         30.0, gt=0, description="how often to look for events an earlier process left unsent")
-    provisional_years: tuple[int, ...] = Field(
-        (2027,), description="years counted Monday-Friday minus fixed-date holidays until the "
-                             "official calendar file is added")

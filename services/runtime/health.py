@@ -37,7 +37,8 @@ def health_router(runtime: ServiceRuntime) -> APIRouter:
         checks["kafka"] = "ok" if await runtime.broker.ping(timeout=2.0) else "unavailable"
         ok = checks["started"] and checks["mongodb"] == "ok" and checks["kafka"] == "ok"
         body = {"status": "ready" if ok else "not ready",
-                "service": runtime.settings.service_name, "pid": os.getpid(), "checks": checks}
+                "service": runtime.settings.service_name, "pid": os.getpid(), "checks": checks,
+                "notices": runtime.notices()}
         return JSONResponse(body, status_code=200 if ok else 503)
 
     return router

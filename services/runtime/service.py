@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 Document = dict[str, Any]
 Hook = Callable[[], Awaitable[None]]
+Notice = Callable[[], dict[str, Any] | None]
 
 
 async def _body_as_is(message: StreamMessage[Any]) -> bytes:
@@ -58,6 +59,7 @@ class ServiceRuntime:
         self._on_start: list[Hook] = []
         self._loops: list[Callable[[], Coroutine[Any, Any, None]]] = []
         self._tasks: list[asyncio.Task[None]] = []
+        self._notices: list[Notice] = []
         self.started = False
 
     @property
@@ -103,6 +105,14 @@ class ServiceRuntime:
     def on_start(self, hook: Hook) -> None:
         """Run once connected, before consuming (e.g. create indexes)."""
         self._on_start.append(hook)
+
+    def add_notice(self, notice: Notice) -> None:
+        """Something operators must hear of that does not make the service unready (e.g. next
+        year's calendar still provisional): shown under `notices` in `/health/ready`."""
+        self._notices.append(notice)
+
+    def notices(self) -> list[dict[str, Any]]:
+        return [found for notice in self._notices if (found := notice()) is not None]
 
     def run_in_background(self, loop: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """A long-running task (relay, scheduler) started after the broker, cancelled at stop."""

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from contracts import topics
 from reference.calendar import load_calendar
 from reference.catalog import load_catalog
+from services.runtime.calendar_watch import watch_calendar
 from services.runtime.clock import Clock, MovableClock
 from services.runtime.retrying import until_done
 from services.runtime.service import ServiceRuntime
@@ -27,7 +28,8 @@ log = logging.getLogger(__name__)
 def create_app(settings: SlaMonitorSettings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or SlaMonitorSettings()
     runtime = ServiceRuntime(settings, clock)
-    calendar = load_calendar(provisional_years=settings.provisional_years)
+    calendar = load_calendar()
+    watch_calendar(runtime, calendar)
     policy = build_policy(settings, load_catalog())
     store = DeadlineStore(lambda: runtime.db)
     locks = RecordLocks()

@@ -15,9 +15,6 @@ class SlaMonitorSettings(ServiceSettings):
     mongodb_database: str = "motcua_sla_monitor"
     consumer_group: str = "motcua-sla-monitor"
     http_port: int = 8003
-    provisional_years: tuple[int, ...] = Field(
-        (2027,), description="years counted Monday-Friday minus fixed-date holidays until the "
-                             "official calendar file is added (as intake counts them)")
     batch_size: int = Field(500, ge=1, le=10_000, description="deadlines fired per store query")
     tick_s: float = Field(1.0, gt=0, le=60, description="longest sleep between two looks for due "
                                                        "deadlines (an event or a moved clock wakes it)")

@@ -112,7 +112,7 @@ async def test_sla_monitor_killed_while_firing_sends_every_alert_once_in_effect(
             deadlines = await routed_deadlines(sla, codes)
         assert {d["routing_decision"] for d in deadlines.values()} == {"routed"}  # none manual
         expected = len(codes) * len(OWED)
-        calendar = load_calendar(provisional_years=(2027,))
+        calendar = load_calendar()
         latest_due = max(datetime.fromisoformat(d["due_current_at"]) for d in deadlines.values())
         # Three working days after the latest due time: past the provincial escalation (two).
         late = datetime.combine(calendar.add_working_days(latest_due.date(), 3), time(9),

@@ -6,13 +6,19 @@ import json
 import signal
 import urllib.request
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
 from deploy.local.services import ServiceFleet
 from tests.endpoints import Endpoints
+from tests.timeline import TEST_CLOCK_ENV
 
 pytestmark = pytest.mark.integration
+
+
+CALENDAR_USERS = ("intake", "sla_monitor")
+"""The services that count working days."""
 
 
 def test_each_service_runs_as_its_own_process_and_stops_gracefully(
@@ -23,6 +29,7 @@ def test_each_service_runs_as_its_own_process_and_stops_gracefully(
         "MONGODB_URI": endpoints.mongodb_uri,
         "MOTCUA_TOPIC_NAMESPACE": f"t{unique}.",
         "MOTCUA_ENVIRONMENT": "test",
+        **TEST_CLOCK_ENV,
     }, tmp_path)
     try:
         fleet.start_all()
@@ -33,8 +40,23 @@ def test_each_service_runs_as_its_own_process_and_stops_gracefully(
             assert body["service"] == name
             with urllib.request.urlopen(f"{service.base_url}/openapi.json", timeout=5) as response:
                 assert "/health/ready" in json.loads(response.read())["paths"]
+            # On 25 Nov 2026 the calendar for 2027 is provisional: the services that count
+            # working days say so, stay ready, and raise the gauge.
+            counts_days = name in CALENDAR_USERS
+            notice = {"kind": "calendar", "year": 2027, "status": "provisional"}
+            notices = cast(list[dict[str, Any]], body["notices"])
+            assert [{k: n[k] for k in notice} for n in notices] == (
+                [notice] if counts_days else [])
+            with urllib.request.urlopen(f"{service.base_url}/metrics", timeout=5) as response:
+                metrics = response.read().decode()
+            gauge = 'motcua_calendar_next_year{status="provisional",year="2027"} 1.0'
+            assert (gauge in metrics) == counts_days, name
         processes = {name: s.process for name, s in fleet.running.items()}
         for name, managed in processes.items():
+            warned = [json.loads(line) for line in managed.log_path.read_text().splitlines()
+                      if line.startswith("{") and "calendar for 2027 is provisional" in line]
+            assert [entry["level"] for entry in warned] == (
+                ["WARNING"] if name in CALENDAR_USERS else []), name
             assert managed.process is not None
             managed.process.send_signal(signal.SIGTERM)
             # uvicorn finishes its shutdown, then re-raises the signal it caught: -SIGTERM

@@ -28,7 +28,7 @@ from tests.endpoints import Endpoints
 from tests.in_process import InProcessService
 from tests.kafka_io import drain_topic, read_topic
 
-CALENDAR = load_calendar(provisional_years=(2027,))
+CALENDAR = load_calendar()
 DEPARTMENT = "UBND-X-16681"
 _numbers = itertools.count(1)
 

@@ -1,4 +1,4 @@
-"""Working days at the edges of the official 2025 and 2026 calendars."""
+"""Working days at the edges of the official 2025 and 2026 calendars and the provisional 2027."""
 
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ def cal() -> WorkingCalendar:
     return load_calendar()
 
 
-def test_loads_both_official_years_with_their_sources(cal: WorkingCalendar) -> None:
-    assert cal.years == frozenset({2025, 2026})
-    assert cal.provisional_years == frozenset()
+def test_loads_the_official_years_and_the_provisional_one(cal: WorkingCalendar) -> None:
+    assert cal.years == frozenset({2025, 2026, 2027})
+    assert cal.provisional_years == frozenset({2027})
 
 
 @pytest.mark.parametrize("day", [
@@ -97,25 +97,54 @@ def test_enabling_a_date_without_a_switchable_row_is_refused() -> None:
 
 
 def test_year_not_covered_raises_naming_the_year(cal: WorkingCalendar) -> None:
-    with pytest.raises(YearNotCovered, match="2027"):
-        cal.is_working_day(date(2027, 1, 4))
+    with pytest.raises(YearNotCovered, match="2028"):
+        cal.is_working_day(date(2028, 1, 4))
     with pytest.raises(YearNotCovered, match="2024"):
         cal.is_working_day(date(2024, 12, 31))
-    # Wed 30 Dec 2026 + 5 runs into 2027: refused rather than guessed.
-    with pytest.raises(YearNotCovered, match="2027"):
-        cal.add_working_days(date(2026, 12, 30), 5)
+    # Thu 30 Dec 2027 + 5 runs into 2028: refused rather than guessed.
+    with pytest.raises(YearNotCovered, match="2028"):
+        cal.add_working_days(date(2027, 12, 30), 5)
     with pytest.raises(YearNotCovered, match="2030"):
         load_calendar(years=[2030])
 
 
-def test_provisional_year_is_explicit_and_flagged() -> None:
-    cal = load_calendar(provisional_years={2027})
-    # Wed 30 Dec 2026 + 5: Thu 31 (1), Fri 1 Jan 2027 off (fixed-date holiday),
-    # Mon 4 (2), Tue 5 (3), Wed 6 (4), Thu 7 (5).
+def test_the_provisional_year_is_flagged(cal: WorkingCalendar) -> None:
+    # Wed 30 Dec 2026 + 5: Thu 31 (1), Fri 1 Jan 2027 off, Mon 4 (2), Tue 5 (3), Wed 6 (4), Thu 7 (5).
     assert cal.add_working_days(date(2026, 12, 30), 5) == date(2027, 1, 7)
     assert cal.is_provisional(date(2027, 1, 7)) and not cal.is_provisional(date(2026, 12, 30))
-    with pytest.raises(ValueError, match="2026"):
-        load_calendar(provisional_years={2026})
+    assert cal.covered_until(date(2025, 3, 1)) == date(2027, 12, 31)
+
+
+def test_tet_2027_is_counted_in_the_provisional_year(cal: WorkingCalendar) -> None:
+    # Tết Đinh Mùi is Sat 6 Feb 2027: Thu 4 - Wed 10 Feb off, as 2024 did with Tết on a Saturday.
+    for day in ("2027-02-04", "2027-02-05", "2027-02-08", "2027-02-09", "2027-02-10"):
+        off = cal.day_off(date.fromisoformat(day))
+        assert off is not None and off.kind == "tet"
+    assert cal.next_working_day(date(2027, 2, 3)) == date(2027, 2, 11)
+    # 15 working days from Mon 25 Jan 2027: Mon 22 Feb, five working days later than Mon-Fri.
+    assert cal.add_working_days(date(2027, 1, 25), 15) == date(2027, 2, 22)
+
+
+def test_2027_weekend_holidays_give_the_next_weekday_and_national_day_its_adjacent_day(
+        cal: WorkingCalendar) -> None:
+    # Fri 30 Apr off, Sat 1 May gives Mon 3 May off: Thu 29 Apr + 1 = Tue 4 May.
+    assert cal.add_working_days(date(2027, 4, 29), 1) == date(2027, 5, 4)
+    # Fri 16 Apr (Hùng Kings): Thu 15 + 1 = Mon 19.
+    assert cal.next_working_day(date(2027, 4, 15)) == date(2027, 4, 19)
+    # Thu 2 and Fri 3 Sep off: Wed 1 Sep + 1 = Mon 6 Sep.
+    assert cal.next_working_day(date(2027, 9, 1)) == date(2027, 9, 6)
+    assert cal.is_working_day(date(2027, 11, 24))  # Culture Day, switchable and off
+
+
+def test_a_provisional_year_must_give_its_rules_and_a_source_per_row() -> None:
+    row = '{"date": "2027-01-01", "name_vi": "x", "name_en": "x", "kind": "holiday"}'
+    text = '{"year": 2027, "status": "provisional", "sources": ["s"], %s "days_off": [%s]}'
+    with pytest.raises(ReferenceDataError, match="rules"):
+        parse_calendar_year(text % ("", row), "2027.json")
+    with pytest.raises(ReferenceDataError, match="without a source: 2027-01-01"):
+        parse_calendar_year(text % ('"rules": ["r"],', row), "2027.json")
+    sourced = row.replace('"kind"', '"source": "Labour Code", "kind"')
+    assert parse_calendar_year(text % ('"rules": ["r"],', sourced), "2027.json").status == "provisional"
 
 
 def test_working_hours_per_receiving_unit(cal: WorkingCalendar) -> None:

@@ -29,6 +29,8 @@ class Appointment:
     accepted_on: date
     due_date: date
     due_at: datetime
+    provisional: bool = False
+    """Counted on a provisional calendar year: the date may move when the official one comes."""
 
 
 def appointment(
@@ -57,8 +59,9 @@ def appointment(
         due = calendar.next_working_day(day)
     else:
         due = accepted_on
+    provisional = calendar.is_provisional(accepted_on) or calendar.is_provisional(due)
     return Appointment(received_at=received_at, accepted_on=accepted_on, due_date=due,
-                       due_at=local_instant(due, opening.end))
+                       due_at=local_instant(due, opening.end), provisional=provisional)
 
 
 def extend_for_pause(

@@ -105,6 +105,9 @@ class RecordSubmitted(EventPayload):
     appointment_current: Timestamp
     """Due time now (equal to the original until an extension or an apology moves it)."""
     legal_basis: Reason | None = None
+    appointment_provisional: bool = False
+    """Counted on a provisional holiday calendar (issued before the Government's notice for the
+    year): the receipt says the date may move when the official calendar is published."""
 
     @model_validator(mode="after")
     def _times_in_order(self) -> Self:

@@ -136,6 +136,10 @@ class ReceiptOut(BaseModel):
     received_at: datetime
     accepted_on: str
     appointment: datetime
+    appointment_provisional: bool = False
+    """Counted on a provisional holiday calendar: the date may move (see `appointment_notice`)."""
+    appointment_notice: list[str] = []
+    """What form 01 says of the appointment beyond its date, Vietnamese first, then English."""
     processing_days: int
     tracking_path: str
 
@@ -145,6 +149,9 @@ class SubmissionOut(BaseModel):
     received_at: datetime
     appointment: datetime
     """The statutory due time (the appointment on the receipt)."""
+    appointment_provisional: bool = False
+    """Counted on a provisional holiday calendar, issued before the Government's notice for the
+    year: the appointment may move when the official calendar is published."""
     receipt: ReceiptOut
 
 
@@ -163,5 +170,6 @@ class RecordOut(BaseModel):
     received_at: datetime
     appointment_original: datetime
     appointment_current: datetime
+    appointment_provisional: bool = False
     department_code: str | None
     history: list[HistoryEntryOut]

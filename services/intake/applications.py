@@ -12,6 +12,7 @@ from contracts import topics
 from contracts.envelope import Envelope
 from reference.calendar import WorkingCalendar
 from reference.catalog import Catalog
+from reference.errors import YearNotCovered
 from reference.localtime import to_local
 from reference.units import Units
 from services.runtime.clock import Clock
@@ -75,7 +76,14 @@ class Applications:
                           assessment.problems)
         assert assessment.procedure is not None and assessment.receiving_unit is not None
         received_at = self._clock.now()
-        when = due(assessment.procedure, received_at, self._calendar)
+        try:
+            when = due(assessment.procedure, received_at, self._calendar)
+        except YearNotCovered as error:
+            self.rejected("calendar_not_covered")
+            log.error("no working calendar for the appointment", extra={"year": error.year})
+            raise Problem(503, "calendar-not-covered", "Appointment cannot be computed",
+                          f"No working calendar is installed for {error.year}; the receipt's "
+                          "appointment cannot be counted. Try again once it is.") from None
         unit = assessment.receiving_unit
         day = to_local(received_at).date()
         sequence = await self._store.claim_sequence(unit.code, day, MAX_DAILY_SEQUENCE)
@@ -87,7 +95,8 @@ class Applications:
         event = submitted_event(application, assessment, code, when, self._calendar)
         envelope = Envelope.wrap(event, source="/motcua/intake", time=received_at)
         response = SubmissionOut(record_code=code, received_at=to_local(received_at),
-                                 appointment=when.due_at, receipt=receipt(event, when, unit))
+                                 appointment=when.due_at, appointment_provisional=when.provisional,
+                                 receipt=receipt(event, when, unit))
         span = trace.get_current_span()
         span.set_attribute("motcua.record_id", code)
         traceparent = current_traceparent()
@@ -96,6 +105,7 @@ class Applications:
             "_id": code, "idempotency_key": key, "fingerprint": digest,
             "procedure_code": event.procedure_code, "received_at": received_at,
             "submitted_event_id": envelope.id, "appointment_original": when.due_at,
+            "appointment_provisional": when.provisional,
             "application": application.model_dump(mode="json"),
             "response": response.model_dump(mode="json"),
             "outbox": [submitted],
@@ -134,6 +144,7 @@ class Applications:
             received_at=to_local(doc["received_at"]),
             appointment_original=to_local(doc["appointment_original"]),
             appointment_current=to_local(tracking.appointment_current),
+            appointment_provisional=bool(doc.get("appointment_provisional", False)),
             department_code=tracking.department_code,
             history=[HistoryEntryOut(at=to_local(e["at"]), event_type=e["event_type"],
                                      status=e.get("status"), summary=e["summary"])

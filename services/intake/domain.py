@@ -143,7 +143,17 @@ def submitted_event(application: ApplicationIn, assessment: Assessment, record_c
         appointment_original=when.due_at,
         appointment_current=when.due_at,
         legal_basis="; ".join(procedure.legal_basis),
+        appointment_provisional=when.provisional,
     )
+
+
+PROVISIONAL_APPOINTMENT_NOTICE = [
+    "Ngày hẹn được tính theo lịch nghỉ lễ tạm tính; ngày hẹn có thể thay đổi khi lịch nghỉ lễ "
+    "chính thức được công bố.",
+    "The appointment is counted on a provisional holiday calendar; it may move when the official "
+    "holiday calendar is published.",
+]
+"""Form 01's sentence for an appointment counted on a provisional calendar year."""
 
 
 def receipt(event: RecordSubmitted, when: Appointment, unit: ReceivingUnit) -> ReceiptOut:
@@ -154,4 +164,6 @@ def receipt(event: RecordSubmitted, when: Appointment, unit: ReceivingUnit) -> R
         documents=[document.name for document in event.documents], fee_vnd=event.fee_vnd,
         paid_online=event.paid_online, received_at=to_local(event.received_at),
         accepted_on=when.accepted_on.isoformat(), appointment=when.due_at,
+        appointment_provisional=when.provisional,
+        appointment_notice=list(PROVISIONAL_APPOINTMENT_NOTICE) if when.provisional else [],
         processing_days=event.processing_days, tracking_path=f"/records/{event.record_code}")

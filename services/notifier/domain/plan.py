@@ -109,7 +109,8 @@ def _applicant_message(data: EventPayload, record: KnownRecord | None,
     department = directory.department_name(getattr(data, "department_code", None))
     if isinstance(data, RecordSubmitted):
         return _Message(RECEIPT, {**base, "accepted_at": data.accepted_at.isoformat(),
-                                  "appointment": data.appointment_current.isoformat()})
+                                  "appointment": data.appointment_current.isoformat(),
+                                  "appointment_provisional": data.appointment_provisional})
     if isinstance(data, RecordRouted):
         return _Message(ROUTED, {**base, "department": department,
                                  "rerouted": data.decision == "rerouted"})

@@ -14,11 +14,13 @@ from reference.localtime import VIETNAM
 from reference.units import load_units
 from services.intake.api_models import ApplicationIn
 from services.intake.domain import (
+    PROVISIONAL_APPOINTMENT_NOTICE,
     SequenceExhausted,
     assess,
     due,
     fingerprint,
     format_record_code,
+    receipt,
     submitted_event,
 )
 from services.intake.examples import application
@@ -81,6 +83,28 @@ def test_event_after_hours_counts_from_the_next_working_day_morning() -> None:
     assert event.appointment_current == event.appointment_original
     assert event.processing_level == CATALOG.get("9.000003.000.00.00.H40").handling_level
     assert event.applicant.citizen_id == app.applicant.citizen_id
+
+
+def test_an_appointment_counted_on_the_provisional_year_says_it_may_move() -> None:
+    app = _application("9.000010.000.00.00.H40")  # 10 working days
+    assessment = assess(app, CATALOG, UNITS)
+    assert assessment.procedure is not None and assessment.receiving_unit is not None
+    december = datetime(2026, 12, 21, 9, 0, tzinfo=VIETNAM)
+    when = due(assessment.procedure, december, CALENDAR)
+    # 22-24, 25 (4), 28-31 (8), 1 Jan off, 4 Jan (9), 5 Jan (10): due in the provisional 2027.
+    assert when.due_date == date(2027, 1, 5) and when.provisional
+    event = submitted_event(app, assessment, "000.01.41.H40-261221-0001", when, CALENDAR)
+    assert event.appointment_provisional
+    form = receipt(event, when, assessment.receiving_unit)
+    assert form.appointment_provisional
+    assert form.appointment_notice == PROVISIONAL_APPOINTMENT_NOTICE
+    assert "lịch nghỉ lễ chính thức" in form.appointment_notice[0]
+    assert "official holiday calendar is published" in form.appointment_notice[1]
+    november = due(assessment.procedure, datetime(2026, 11, 2, 9, 0, tzinfo=VIETNAM), CALENDAR)
+    assert not november.provisional
+    official = receipt(submitted_event(app, assessment, "000.01.41.H40-261102-0001", november,
+                                       CALENDAR), november, assessment.receiving_unit)
+    assert not official.appointment_provisional and official.appointment_notice == []
 
 
 def test_tracking_fold_takes_the_latest_status_in_event_time() -> None:

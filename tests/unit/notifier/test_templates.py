@@ -200,3 +200,23 @@ def test_a_missing_template_file_is_a_render_failure() -> None:
 
 def test_forms_cover_every_channel() -> None:
     assert set(FORMS) == set(CHANNELS)
+
+
+@pytest.mark.parametrize(("language", "sentence", "sms_note"), [
+    ("vi", "ngày hẹn có thể thay đổi khi lịch nghỉ lễ chính thức được công bố", "ngày hẹn tạm tính"),
+    ("en", "it may move when the official holiday calendar is published", "provisional date"),
+])
+def test_a_receipt_on_a_provisional_calendar_says_the_appointment_may_move(
+        language: str, sentence: str, sms_note: str) -> None:
+    for provisional in (True, False):
+        for channel in ("email", "sms"):
+            preferred: Literal["email", "sms"] = "sms" if channel == "sms" else "email"
+            event = submitted(preferred=preferred, language=language).model_copy(
+                update={"appointment_provisional": provisional})
+            intent = plan(envelope(event), known(preferred=preferred, language=language),
+                          directory(), TEMPLATES).intents[0]
+            message = rendered(TEMPLATES.render_intent(intent))
+            said = (sentence if channel == "email" else sms_note) in message.text
+            assert said == provisional, (channel, provisional, message.text)
+            if channel == "sms":
+                assert len(message.text) <= SMS_LIMIT

@@ -12,6 +12,7 @@ import pytest
 from deploy.local.kafka import KafkaNode
 from services.runtime.settings import ServiceSettings
 from tests.endpoints import Endpoints, test_endpoints
+from tests.timeline import TEST_CLOCK_ENV
 
 S = TypeVar("S", bound=ServiceSettings)
 
@@ -40,7 +41,8 @@ def unique() -> str:
 
 @pytest.fixture
 def make_settings(endpoints: Endpoints, unique: str) -> object:
-    """Settings for a service on the real endpoints, isolated to this test."""
+    """Settings for a service on the real endpoints, isolated to this test, its clock a test
+    clock from `tests.timeline.MORNING` (never the machine's date)."""
 
     def build(cls: type[S], **overrides: object) -> S:
         values: dict[str, object] = {
@@ -51,6 +53,7 @@ def make_settings(endpoints: Endpoints, unique: str) -> object:
             "mongodb_database": f"t{unique}_{cls.model_fields['service_name'].default}",
             "consumer_group": f"t{unique}-{cls.model_fields['service_name'].default}",
             "graceful_timeout_s": 5.0,
+            **TEST_CLOCK_ENV,
         }
         values.update(overrides)
         return cls.model_validate(values)

@@ -22,10 +22,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from reference.calendar import load_calendar
-
 from .demo.players import DemoClock
-from .demo.run import SERVICES, demo_start, run_demo, supervisors
+from .demo.run import SERVICES, run_demo, story_period, supervisors
 from .processes import StartError
 from .services import ServiceFleet
 from .sinks import Outbox, Sinks, sinks_in_thread
@@ -78,7 +76,11 @@ def start_services(fleet: ServiceFleet, spans: Path) -> None:
                          env_of=lambda name: {"MOTCUA_TRACE_FILE": str(spans / f"{name}.jsonl")})
     for name in fleet.names:
         service = fleet.running[name]
-        say(f"  {name:<12} {service.base_url}  {service.readiness().get('checks')}")
+        ready = service.readiness()
+        say(f"  {name:<12} {service.base_url}  {ready.get('checks')}")
+        notices = ready.get("notices")
+        for notice in notices if isinstance(notices, list) else []:
+            say(f"  {'':<12} notice: {notice.get('message')}")
     say(f"  ready in {time.monotonic() - started:.1f}s")
 
 
@@ -112,7 +114,11 @@ def main(argv: list[str] | None = None) -> int:
         with sinks_in_thread(outbox) as sinks:
             say(f"[start] loopback mail server 127.0.0.1:{sinks.smtp_port}, SMS gateway and webhooks "
                 f"http://127.0.0.1:{sinks.http_port}; every message is kept in {outbox.file}")
-            clock = None if args.idle else DemoClock(demo_start(datetime.now(UTC), load_calendar()))
+            clock = None
+            if not args.idle:
+                period = story_period(datetime.now(UTC))
+                say(f"[clock] {period.describe()}")
+                clock = DemoClock(period.start)
             fleet.env = fleet_env(stack.env, sinks, clock.now() if clock else None)
             say("[start] the four services" + ("" if clock is None else
                 f", their test clocks at {clock.now():%Y-%m-%d %H:%M %Z}"))

@@ -10,7 +10,6 @@ import asyncio
 import random
 import uuid
 from collections.abc import Iterable
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +20,12 @@ from contracts.envelope import decode, headers_dict
 from contracts.notifications.v1 import NotificationOutcome
 from deploy.local.services import SERVICES, ServiceFleet
 from reference.catalog import load_catalog
-from reference.localtime import VIETNAM
 from reference.units import load_units
 from services.intake.examples import application
 from tests.endpoints import Endpoints
 from tests.kafka_io import drain_topic
+from tests.timeline import TEST_CLOCK_ENV
 
-MORNING = datetime(2026, 11, 25, 9, 0, tzinfo=VIETNAM)
-"""A Wednesday morning: every service's test clock starts here (outside the SMS quiet hours)."""
 MARITAL_STATUS = "9.000026.000.00.00.H40"
 """A commune procedure of 3 working days: no SLA alert is due for days after the morning (a
 same-day procedure would be warned at once, before or after a test moves the clock)."""
@@ -38,8 +35,8 @@ def fleet(endpoints: Endpoints, unique: str, logs: Path, **extra: str) -> Servic
     """The four services on the test clock from MORNING, isolated by `unique`; `extra` overrides."""
     env = {"KAFKA_BOOTSTRAP_SERVERS": endpoints.kafka_bootstrap_servers,
            "MONGODB_URI": endpoints.mongodb_uri, "MOTCUA_TOPIC_NAMESPACE": f"t{unique}.",
-           "MOTCUA_ENVIRONMENT": "test", "MOTCUA_TEST_CLOCK": "true",
-           "MOTCUA_TEST_CLOCK_START": MORNING.isoformat(), "LOG_LEVEL": "WARNING"}
+           "MOTCUA_ENVIRONMENT": "test", **TEST_CLOCK_ENV,
+           "LOG_LEVEL": "WARNING"}
     for name, (prefix, _) in SERVICES.items():
         env[f"{prefix}MONGODB_DATABASE"] = database(unique, name)
         env[f"{prefix}CONSUMER_GROUP"] = f"t{unique}-{name}"

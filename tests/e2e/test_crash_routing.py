@@ -17,6 +17,7 @@ from contracts.records.v1 import RecordRouted
 from deploy.local.services import ServiceFleet
 from tests.endpoints import Endpoints
 from tests.kafka_io import drain_topic
+from tests.timeline import TEST_CLOCK_ENV
 
 pytestmark = pytest.mark.integration
 
@@ -29,7 +30,8 @@ async def test_routing_killed_mid_stream_routes_every_record_once(
     fleet = ServiceFleet({"KAFKA_BOOTSTRAP_SERVERS": endpoints.kafka_bootstrap_servers,
                           "MONGODB_URI": endpoints.mongodb_uri, "MOTCUA_TOPIC_NAMESPACE": namespace,
                           "MOTCUA_ENVIRONMENT": "test", "ROUTING_MONGODB_DATABASE": f"t{unique}_routing",
-                          "LOG_LEVEL": "WARNING"}, tmp_path / "logs", names=("routing",))
+                          "LOG_LEVEL": "WARNING", **TEST_CLOCK_ENV}, tmp_path / "logs",
+                         names=("routing",))
     bootstrap = endpoints.kafka_bootstrap_servers
     routed_topic = namespace + topics.RECORDS_ROUTED
     try:

@@ -7,7 +7,7 @@ webhooks. The test checks the summary's facts against the system, not the printe
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -15,23 +15,27 @@ import pytest
 from contracts import topics
 from contracts.department.v1 import DelayReported
 from deploy.local.demo.players import DemoClock
-from deploy.local.demo.run import SERVICES, demo_start, run_demo
+from deploy.local.demo.run import SERVICES, run_demo, story_period
 from deploy.local.demo.summary import outcomes_of
 from deploy.local.services import ServiceFleet
 from deploy.local.sinks import Outbox, sinks_in_thread
 from deploy.local.up import fleet_env
-from reference.calendar import load_calendar
-from reference.localtime import to_local
+from reference.localtime import VIETNAM, to_local
 from tests.endpoints import Endpoints
 
 pytestmark = pytest.mark.integration
+
+TODAY = datetime(2026, 10, 5, 9, 0, tzinfo=VIETNAM)
+"""The day the demo is started on in this test, not the machine's: its story stays in 2026."""
 
 
 def test_the_demo_tells_what_the_system_did(endpoints: Endpoints, unique: str, tmp_path: Path) -> None:
     spans = tmp_path / "spans"
     spans.mkdir()
     outbox = Outbox()
-    clock = DemoClock(demo_start(datetime.now(UTC), load_calendar()))
+    period = story_period(TODAY)
+    assert period.today, period.describe()  # a fixed day whose whole story the calendars hold
+    clock = DemoClock(period.start)
     namespace = f"t{unique}."
     lines: list[str] = []
 

@@ -23,6 +23,7 @@ from reference.catalog import load_catalog
 from reference.units import load_units
 from services.intake.examples import application
 from tests.endpoints import Endpoints
+from tests.timeline import TEST_CLOCK_ENV
 
 pytestmark = pytest.mark.integration
 
@@ -55,7 +56,7 @@ def test_an_application_journey_is_one_trace_across_the_services(
     traces.mkdir()
     base = {"KAFKA_BOOTSTRAP_SERVERS": endpoints.kafka_bootstrap_servers,
             "MONGODB_URI": endpoints.mongodb_uri, "MOTCUA_TOPIC_NAMESPACE": f"t{unique}.",
-            "MOTCUA_ENVIRONMENT": "test", "MOTCUA_TEST_CLOCK": "true"}
+            "MOTCUA_ENVIRONMENT": "test", **TEST_CLOCK_ENV}
     fleet = ServiceFleet(base, tmp_path / "logs")
     try:
         for name in SERVICES:

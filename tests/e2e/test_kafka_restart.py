@@ -21,6 +21,7 @@ from reference.units import load_units
 from services.intake.examples import application
 from tests.endpoints import Endpoints
 from tests.kafka_io import drain_topic
+from tests.timeline import TEST_CLOCK_ENV
 
 pytestmark = pytest.mark.integration
 
@@ -43,7 +44,8 @@ async def test_a_broker_restart_mid_stream_loses_no_record(
                           "MONGODB_URI": endpoints.mongodb_uri, "MOTCUA_TOPIC_NAMESPACE": f"t{unique}.",
                           "MOTCUA_ENVIRONMENT": "test", "INTAKE_MONGODB_DATABASE": f"t{unique}_intake",
                           "ROUTING_MONGODB_DATABASE": f"t{unique}_routing",
-                          "INTAKE_RELAY_SWEEP_S": "2", "INTAKE_RELAY_LEASE_S": "2", "LOG_LEVEL": "WARNING"},
+                          "INTAKE_RELAY_SWEEP_S": "2", "INTAKE_RELAY_LEASE_S": "2", "LOG_LEVEL": "WARNING",
+                          **TEST_CLOCK_ENV},
                          tmp_path / "logs", names=("intake", "routing"))
     routed_topic = f"t{unique}.{topics.RECORDS_ROUTED}"
     try:

@@ -22,7 +22,7 @@ import httpx
 from contracts import topics
 from contracts.records.v1 import RecordSubmitted
 from deploy.local.sinks import Delivery, Outbox
-from reference.calendar import WorkingCalendar, load_calendar
+from reference.calendar import load_calendar
 from reference.catalog import load_catalog
 from reference.localtime import local_instant, to_local
 from reference.units import load_units
@@ -30,18 +30,21 @@ from services.routing.tables import shipped_tables
 
 from . import summary
 from .mix import Invalid, Planned, invalid_mix, valid_mix
+from .period import DemoPeriod, demo_period, story_working_days
 from .players import DemoClock, Departments, Watcher
 
 SERVICES = ("intake", "routing", "sla_monitor", "notifier")
 OPENING = time(8, 0)
 
 
-def demo_start(now: datetime, calendar: WorkingCalendar) -> datetime:
-    """The next working morning at opening time: the instant every test clock starts from."""
-    day = to_local(now).date() + timedelta(days=1)
-    while not calendar.is_working_day(day):
-        day += timedelta(days=1)
-    return local_instant(day, OPENING)
+def story_period(now: datetime) -> DemoPeriod:
+    """The days the demo's mix runs on when started at `now` (today's, if the calendars hold
+    them all): every service's test clock starts at its first morning."""
+    catalog, units = load_catalog(), load_units()
+    old, _ = shipped_tables()
+    longest = max(catalog.get(p.body["procedure_code"]).processing_days
+                  for p in valid_mix(catalog, units, old))
+    return demo_period(now, load_calendar(), story_working_days(longest))
 
 
 def supervisors(outbox_hook: Callable[[str], str]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from services.intake.app import create_app
 from services.intake.settings import IntakeSettings
 from tests.endpoints import Endpoints
 from tests.kafka_io import read_topic
+from tests.timeline import TEST_CLOCK_ENV
 
 pytestmark = pytest.mark.integration
 
@@ -66,7 +67,8 @@ async def test_killing_intake_between_write_and_publish_loses_nothing(
     env = {"KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
            "MONGODB_URI": endpoints.mongodb_uri, "MOTCUA_TOPIC_NAMESPACE": f"t{unique}.",
            "MOTCUA_ENVIRONMENT": "test", "INTAKE_MONGODB_DATABASE": database,
-           "INTAKE_RELAY_LEASE_S": "1", "INTAKE_RELAY_SWEEP_S": "1"}
+           "INTAKE_RELAY_LEASE_S": "1", "INTAKE_RELAY_SWEEP_S": "1",
+           **TEST_CLOCK_ENV}
     fleet = ServiceFleet(env, tmp_path / "logs", names=("intake",))
     topic = f"t{unique}.{topics.RECORDS_SUBMITTED}"
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(endpoints.mongodb_uri)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -42,7 +42,7 @@ async def test_later_events_move_status_and_appointment_and_duplicates_count_onc
 ) -> None:
     answer = (await intake.submit(make_application())).json()
     code = answer["record_code"]
-    now = datetime.now(UTC)
+    now = intake.runtime.clock.now()
     accepted = RecordAccepted(record_code=code, department_code="CA-TINH")
     routed = RecordRouted(record_code=code, procedure_code="9.000003.000.00.00.H40",
                           department_code="CA-TINH", department_topic="routed.CA-TINH.v1",
@@ -73,7 +73,7 @@ async def test_event_for_an_unknown_record_is_dead_lettered(
     intake: Intake, endpoints: Endpoints
 ) -> None:
     await _publish(intake, RecordAccepted(record_code="000.00.21.H40-261124-0042",
-                                          department_code="CA-TINH"), datetime.now(UTC))
+                                          department_code="CA-TINH"), intake.runtime.clock.now())
     dead = await read_topic(endpoints.kafka_bootstrap_servers,
                             intake.settings.topic(topics.DEPARTMENT_UPDATES) + ".dlq", count=1)
     assert headers_dict(dead[0].headers)["dlq-reason"] == "unknown_record"

@@ -29,13 +29,13 @@ from contracts import topics
 from contracts.envelope import Envelope, EventPayload, decode
 from contracts.records.v1 import RecordSubmitted
 from contracts.samples import DEPARTMENT, record_submitted
-from reference.localtime import VIETNAM
 from services.notifier.app import create_app
 from services.notifier.settings import NotifierSettings
 from services.runtime.clock import MovableClock, SystemClock
 from tests.endpoints import Endpoints
 from tests.in_process import InProcessService
 from tests.kafka_io import read_topic
+from tests.timeline import MORNING
 
 SILENT = "hang"
 
@@ -198,8 +198,6 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
 DEPARTMENT_NAME = "Ủy ban nhân dân phường Trường Vinh"
 HEAD_MAILBOX = "chutich.x16681@nghean.gov.vn"
 PROVINCIAL_MAILBOX = "chanhvanphong.ubnd@nghean.gov.vn"
-MORNING = datetime(2026, 11, 25, 9, 0, tzinfo=VIETNAM)
-"""A Wednesday morning in Vietnam: outside the SMS quiet hours."""
 _numbers = itertools.count(1)
 
 

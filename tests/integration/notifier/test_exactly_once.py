@@ -20,9 +20,10 @@ from services.notifier.domain import notification_id
 from services.notifier.settings import NotifierSettings
 from tests.endpoints import Endpoints
 from tests.kafka_io import drain_topic
+from tests.timeline import MORNING
 from tests.unit.notifier.factories import rejected
 
-from .conftest import MORNING, Applicant, Gateway, MailServer, applicant, for_record
+from .conftest import Applicant, Gateway, MailServer, applicant, for_record
 
 
 async def publish(bootstrap: str, settings: NotifierSettings, payloads: list[EventPayload]

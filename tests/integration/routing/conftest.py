@@ -6,7 +6,6 @@ import random
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -27,6 +26,7 @@ from services.routing.table import RoutingTable
 from services.runtime.service import ServiceRuntime
 from tests.endpoints import Endpoints
 from tests.kafka_io import read_topic
+from tests.timeline import MORNING
 
 CATALOG = load_catalog()
 UNITS = load_units()
@@ -50,7 +50,7 @@ class Routing:
         return table
 
     async def send(self, payload: EventPayload, event_id: str | None = None) -> Envelope[Any]:
-        envelope = Envelope.wrap(payload, source="/motcua/test", time=datetime.now(UTC),
+        envelope = Envelope.wrap(payload, source="/motcua/test", time=self.runtime.clock.now(),
                                  id=event_id)
         await self.runtime.publisher.publish(envelope)
         return envelope
@@ -96,7 +96,7 @@ _counter = iter(range(1, 10_000))
 
 def submitted(procedure: Procedure, unit: str) -> RecordSubmitted:
     """A submitted record for a procedure and an administrative unit, with a fresh record code."""
-    day = datetime.now(UTC).strftime("%y%m%d")
+    day = MORNING.strftime("%y%m%d")
     return record_submitted().model_copy(update={
         "record_code": f"000.00.21.H40-{day}-{next(_counter):04d}",
         "procedure_code": procedure.code, "procedure_name": procedure.name_vi,

@@ -6,13 +6,13 @@ UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 up: bootstrap ## the whole system on the local default: stack, four services, health
 	@$(UV) run --frozen python -m deploy.local.up $(ARGS)
 
-test: bootstrap ## every test suite against the real Kafka broker and FerretDB
+test: bootstrap ## every test suite against the real Kafka broker and MongoDB
 	@$(UV) run --frozen pytest $(PYTEST_ARGS)
 
 bootstrap:
 	@deploy/local/bootstrap.sh
 
-stack-start: bootstrap ## only Kafka and FerretDB, in the background
+stack-start: bootstrap ## only Kafka and MongoDB, in the background
 	@$(UV) run --frozen python -m deploy.local.stack start
 
 stack-stop:

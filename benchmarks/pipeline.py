@@ -32,8 +32,8 @@ copy of one of the run's own `records.submitted` messages (value and CloudEvents
 the topics' partition counts. Two runs of it: `per-message`, the services' delivery semantics
 (one message at a time, acks=all with idempotence, commit after the send was confirmed), and
 `batched` (up to 500 per fetch, one commit per batch), the best a pass-through does. The ratios
-say how much the services' own work (validation, MongoDB — FerretDB unless MONGODB_URI says
-otherwise —, templates, the fold window) costs over the bare Kafka hops; the one hop that
+say how much the services' own work (validation, durable MongoDB writes, templates, the fold
+window) costs over the bare Kafka hops; the one hop that
 differs is the first: HTTP into intake against a Kafka topic into its stand-in.
 
 The clients keep `--concurrency` requests (or sends) in flight, so every stage runs flat out

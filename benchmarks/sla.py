@@ -9,9 +9,6 @@ as its own process with a test clock, then:
 3. reads sla.alerts.v1 until all of them are there and prints the time to fire them all, the lag
    from T to each alert's arrival (p50/p99), the store query time per batch (the monitor's own
    histogram), the query plan, and the monitor's peak memory.
-
-FerretDB 1.x uses no index for this query (see README): run it on a real MongoDB for the full
-size, e.g. `MOTCUA_LOCAL_MONGO=mongodb-wheel python -m benchmarks.sla`.
 """
 
 from __future__ import annotations
@@ -115,8 +112,6 @@ async def server_of(uri: str) -> str:
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(uri)
     try:
         info = await client.admin.command("buildInfo")
-        if "ferretdbVersion" in info or "ferretdb" in str(info).lower():
-            return f"FerretDB {info.get('ferretdbVersion', '')}".strip()
         return f"MongoDB {info.get('version', '?')}"
     finally:
         await client.close()

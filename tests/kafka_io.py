@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
@@ -62,3 +63,30 @@ async def drain_topic(bootstrap: str, topic: str, *, idle: float = 2.0, timeout:
     finally:
         await consumer.stop()
     return records
+
+
+@contextlib.asynccontextmanager
+async def watching(bootstrap: str, topic: str) -> AsyncIterator[Callable[[int], Awaitable[int]]]:
+    """A reader already joined and at the start of `topic` before the test acts, so it sees
+    the first records as they come (a new reader takes a second or more to join); it yields
+    `until(count)`, which returns once at least `count` records were read."""
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, group_id=f"reader-{uuid.uuid4().hex[:8]}",
+        auto_offset_reset="earliest", enable_auto_commit=False)
+    await consumer.start()
+    seen = 0
+
+    async def until(count: int) -> int:
+        nonlocal seen
+        while seen < count:
+            batch = await consumer.getmany(timeout_ms=50)
+            seen += sum(len(records) for records in batch.values())
+        return seen
+
+    try:
+        async with asyncio.timeout(30):
+            while not consumer.assignment():
+                await consumer.getmany(timeout_ms=100)
+        yield until
+    finally:
+        await consumer.stop()

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what a fresh machine lacks for motcua: uv, the locked Python packages, and (when run as
-# root on Debian/Ubuntu) Java, Maven and Go for the local Kafka broker and FerretDB.
+# root on Debian/Ubuntu) Java and Maven for the local Kafka broker. MongoDB comes from a `mongod`
+# on PATH or the hash-pinned PyPI wheel (deploy/local/mongo.py).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -16,7 +17,6 @@ fi
 missing=()
 command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || missing+=(maven)
-if ! command -v go >/dev/null 2>&1 && ! command -v mongod >/dev/null 2>&1; then missing+=(golang-go); fi
 if ((${#missing[@]})); then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing ${missing[*]} with apt-get"

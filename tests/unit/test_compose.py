@@ -361,6 +361,10 @@ def test_mongodb_and_jaeger() -> None:
     services = load_compose()["services"]
     assert str(services["mongodb"]["image"]).startswith("mongo:8")
     assert "mongosh" in healthcheck_command(services["mongodb"])
+    # a replica set, initiated by the health check: majority writes mean what they say
+    assert services["mongodb"]["command"][:2] == ["--replSet", "rs0"]
+    assert "rs.initiate" in healthcheck_command(services["mongodb"])
+    assert "isWritablePrimary" in healthcheck_command(services["mongodb"])
     jaeger = services["jaeger"]
     assert str(jaeger["image"]).startswith("jaegertracing/all-in-one")
     assert environment(jaeger).get("COLLECTOR_OTLP_ENABLED") == "true"

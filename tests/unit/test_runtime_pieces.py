@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 from pymongo.errors import AutoReconnect, DuplicateKeyError
@@ -86,7 +88,10 @@ async def test_until_done_retries_a_failing_step_until_it_succeeds(monkeypatch: 
     async def no_sleep(delay: float) -> None:
         waits.append(delay)
 
-    monkeypatch.setattr("services.runtime.retrying.asyncio.sleep", no_sleep)
+    # only the helper's own sleep: asyncio.sleep itself is every task's (a MongoDB client's
+    # monitor left by another test would spin on a sleep that returns at once)
+    monkeypatch.setattr(retrying, "asyncio", SimpleNamespace(sleep=no_sleep,
+                                                             CancelledError=asyncio.CancelledError))
     failures: list[int] = []
     errors = iter([AutoReconnect("down"), ValueError("bug")])
 

@@ -26,7 +26,7 @@ from tests.integration.sla_monitor.conftest import (
     new_record,
     routed,
 )
-from tests.kafka_io import drain_topic
+from tests.kafka_io import drain_topic, watching
 
 LATE_ALERTS = {"vn.motcua.sla.deadline-breached", "vn.motcua.sla.escalation-raised",
                "vn.motcua.sla.apology-due"}
@@ -101,12 +101,12 @@ async def test_killed_in_the_middle_of_a_batch_the_restart_fires_the_rest_once(
             while await deadlines.count_documents({"state.accepted": True}) < records:
                 await asyncio.sleep(0.3)
         late = {"at": "2026-12-16T18:00:00+07:00"}
-        async with httpx.AsyncClient(base_url=url) as client:
-            (await client.post("/test-clock/set", json=late)).raise_for_status()
-        async with asyncio.timeout(90):  # let some batches out, then kill -9
-            while len(await drain_topic(bootstrap, alerts_topic, idle=0.3)) < 40:
-                pass
-        fleet.kill("sla_monitor")
+        async with watching(bootstrap, alerts_topic) as until:
+            async with httpx.AsyncClient(base_url=url) as client:
+                (await client.post("/test-clock/set", json=late)).raise_for_status()
+            async with asyncio.timeout(90):  # let some batches out, then kill -9
+                await until(40)
+            fleet.kill("sla_monitor")
         before_restart = len(await drain_topic(bootstrap, alerts_topic, idle=1.0))
         assert before_restart < records * 4, "the kill came too late to interrupt the firing"
 

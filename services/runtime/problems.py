@@ -6,6 +6,7 @@ Request bodies carry personal data, so a problem never echoes what was sent: it 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,10 +15,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry, Counter
 from pydantic import BaseModel
+from pymongo.errors import ConnectionFailure, ExecutionTimeout, WTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 PROBLEM_JSON = "application/problem+json"
+RETRY_AFTER_S = 2
+"""What a 503 asks the client to wait before retrying."""
+
+log = logging.getLogger(__name__)
 
 
 class FieldProblem(BaseModel):
@@ -91,6 +97,20 @@ def install_problem_handlers(app: FastAPI, metrics: CollectorRegistry | None = N
     async def deliberate(request: Request, exc: Problem) -> JSONResponse:
         return counted(problem_response(exc.status, exc.code, exc.title, exc.detail,
                                         request.url.path, exc.errors), exc.status, exc.code)
+
+    @app.exception_handler(ConnectionFailure)
+    @app.exception_handler(WTimeoutError)
+    @app.exception_handler(ExecutionTimeout)
+    async def unavailable(request: Request, exc: Exception) -> JSONResponse:
+        # The database did not answer in time: nothing the client sent is wrong, and a retry
+        # with the same Idempotency-Key gives the same record or creates it once.
+        log.warning("database unavailable", extra={"error": type(exc).__name__,
+                                                    "path": request.url.path})
+        return counted(problem_response(
+            503, "database-unavailable", "Service temporarily unavailable",
+            "The database did not answer in time; retry with the same Idempotency-Key.",
+            request.url.path, headers={"Retry-After": str(RETRY_AFTER_S)}),
+            503, "database-unavailable")
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

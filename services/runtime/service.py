@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from datetime import timedelta
 from typing import Any
 
+from aiokafka.structs import ConsumerRecord
 from fastapi import APIRouter, FastAPI
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -37,6 +39,23 @@ Notice = Callable[[], dict[str, Any] | None]
 async def _body_as_is(message: StreamMessage[Any]) -> bytes:
     """Skip FastStream's JSON decoding: the contract codec decodes, and dead-letters what fails."""
     return message.body
+
+
+async def _tolerant_parser(record: ConsumerRecord[bytes, bytes],
+                           original: Callable[[ConsumerRecord[bytes, bytes]],
+                                              Awaitable[StreamMessage[Any]]]) -> StreamMessage[Any]:
+    """FastStream reads every header as UTF-8 and drops a message whose header is not, without
+    dead-lettering it. Such a message is parsed with its headers made readable for FastStream's
+    own use (telemetry), but keeps the original record, which the contract codec refuses and the
+    runtime dead-letters with the reason."""
+    try:
+        return await original(record)
+    except UnicodeDecodeError:
+        readable = [(name, value.decode("utf-8", "replace").encode("utf-8"))
+                    for name, value in record.headers or ()]
+        message = await original(dataclasses.replace(record, headers=readable))
+        message.raw_message = record
+        return message
 
 
 class ServiceRuntime:
@@ -92,6 +111,7 @@ class ServiceRuntime:
             ack_policy=AckPolicy.NACK_ON_ERROR,
             auto_offset_reset="earliest",
             decoder=_body_as_is,
+            parser=_tolerant_parser,
         )
         async def consume(message: KafkaMessage) -> None:
             await processor.process(message.raw_message)
@@ -121,8 +141,7 @@ class ServiceRuntime:
     async def start(self) -> None:
         await ensure_topics(self.settings, self._topics)
         self._ensured = set(self._topics)
-        self._mongo = AsyncMongoClient(self.settings.mongodb_uri, tz_aware=True,
-                                       appname=f"motcua-{self.settings.service_name}")
+        self._mongo = mongo_client(self.settings)
         for hook in self._on_start:
             await hook()
         await self.broker.start()
@@ -177,6 +196,19 @@ class ServiceRuntime:
         for router in routers:
             app.include_router(router)
         return app
+
+
+def mongo_client(settings: ServiceSettings) -> AsyncMongoClient[Document]:
+    """Durable by configuration: a write is acknowledged once a majority of the replica set has
+    it in its journal, and reads see only majority-committed data, so nothing answered or
+    committed on is rolled back by a crash or an election. Every wait is bounded."""
+    timeout_ms = int(settings.mongodb_timeout_s * 1000)
+    return AsyncMongoClient(settings.mongodb_uri, tz_aware=True,
+                            appname=f"motcua-{settings.service_name}",
+                            w="majority", journal=True, wTimeoutMS=timeout_ms,
+                            readConcernLevel="majority",
+                            serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms,
+                            socketTimeoutMS=2 * timeout_ms)
 
 
 def _clock_of(settings: ServiceSettings) -> Clock:

@@ -10,7 +10,15 @@ import unicodedata
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 # Province codes that open a 12-digit citizen id (the 63 pre-2025 provinces, Circular 07/2016/TT-BCA).
@@ -86,6 +94,13 @@ class ApplicantIn(_Strict):
     preferred_channel: Literal["email", "sms"] = "sms"
     language: Literal["vi", "en"] = "vi"
 
+    @model_validator(mode="after")
+    def _reachable_on_the_preferred_channel(self) -> ApplicantIn:
+        if self.preferred_channel == "email" and self.email is None:
+            raise PydanticCustomError("email_required", "preferred channel is email but no email "
+                                      "is given: give applicant.email or prefer sms")
+        return self
+
 
 class DocumentIn(_Strict):
     code: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
@@ -96,7 +111,29 @@ class DocumentIn(_Strict):
     digitized: bool = True
 
 
-FormValue = str | int | float | bool | None
+BSON_INT_MIN, BSON_INT_MAX = -(2**63), 2**63 - 1
+
+
+FORM_TEXT_MAX = 2000
+
+
+def _form_value(value: object) -> object:
+    """One clear error for a value the store cannot keep, before the union tries each type (an
+    integer past BSON's 64 bits would otherwise become a float)."""
+    if isinstance(value, int) and not isinstance(value, bool) and not (
+            BSON_INT_MIN <= value <= BSON_INT_MAX):
+        raise PydanticCustomError("int_out_of_range",
+                                  "integer is outside the 64-bit range -2^63 .. 2^63-1")
+    if isinstance(value, str) and len(value) > FORM_TEXT_MAX:
+        raise PydanticCustomError("string_too_long",
+                                  f"text is longer than {FORM_TEXT_MAX} characters")
+    return value
+
+
+FormInt = Annotated[int, Field(ge=BSON_INT_MIN, le=BSON_INT_MAX)]
+FormText = Annotated[str, StringConstraints(max_length=FORM_TEXT_MAX)]
+FormValue = Annotated[FormText | FormInt | float | bool | None, BeforeValidator(_form_value)]
+"""A form field's value: text up to 2,000 characters, a 64-bit integer, a number, a flag."""
 
 
 class ApplicationIn(_Strict):

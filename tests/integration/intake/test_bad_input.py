@@ -26,6 +26,7 @@ def _applicant(body: dict[str, Any], **changes: Any) -> dict[str, Any]:
     ({"full_name": "   "}, "applicant.full_name", "empty_name"),
     ({"full_name": "Nguyễn " * 30}, "applicant.full_name", "name_too_long"),
     ({"full_name": "Nguyễn Văn 4n"}, "applicant.full_name", "invalid_name"),
+    ({"preferred_channel": "email", "email": None}, "applicant", "email_required"),
 ])
 async def test_invalid_applicant_fields_are_named_each_with_its_own_code(
     intake: Intake, make_application: Callable[..., dict[str, Any]],
@@ -38,7 +39,8 @@ async def test_invalid_applicant_fields_are_named_each_with_its_own_code(
     problem = response.json()
     assert problem["type"] == "urn:motcua:problem:validation"
     assert [(e["field"], e["code"]) for e in problem["errors"]] == [(field, code)]
-    for value in change.values():  # personal data is never echoed back
+    personal = [v for k, v in change.items() if isinstance(v, str) and k != "preferred_channel"]
+    for value in personal:  # personal data is never echoed back
         assert value.strip() == "" or value not in response.text
     assert await intake.count_records() == 0
 
@@ -133,3 +135,29 @@ async def test_missing_idempotency_key_is_400(
     assert await intake.count_records() == 0
     metrics = (await intake.client.get("/metrics")).text
     assert 'motcua_applications_rejected_total{reason="missing_idempotency_key"} 1.0' in metrics
+
+
+@pytest.mark.parametrize(("form_data", "code"), [
+    ({"so_thua": 2**63}, "int_out_of_range"),
+    ({"so_thua": -(2**63) - 1}, "int_out_of_range"),
+    ({"ghi_chu": "x" * 2001}, "string_too_long"),
+])
+async def test_form_values_the_store_cannot_keep_are_422_naming_the_field(
+    intake: Intake, make_application: Callable[..., dict[str, Any]],
+    form_data: dict[str, Any], code: str,
+) -> None:
+    response = await intake.submit(make_application(form_data=form_data))
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == PROBLEM
+    field = f"form_data.{next(iter(form_data))}"
+    assert [(e["field"], e["code"]) for e in response.json()["errors"]] == [(field, code)]
+    assert await intake.count_records() == 0
+
+
+async def test_the_largest_64_bit_form_integer_is_kept(
+    intake: Intake, make_application: Callable[..., dict[str, Any]]
+) -> None:
+    response = await intake.submit(make_application(form_data={"so_thua": 2**63 - 1}))
+    assert response.status_code == 201, response.text
+    stored = await intake.runtime.db["records"].find_one({"_id": response.json()["record_code"]})
+    assert stored is not None and stored["application"]["form_data"] == {"so_thua": 2**63 - 1}

@@ -181,12 +181,13 @@ def decode(
     model = registry.lookup(attrs[ce.H_TYPE], version)
     data = _parse_data(model, value)
     subject = attrs[ce.H_SUBJECT]
-    if key is not None:
-        key_text = key.decode("utf-8", errors="replace") if isinstance(key, bytes) else key
-        if key_text != subject:
-            raise ContractError(
-                "key_mismatch", "The message key differs from ce_subject.", where="key"
-            )
+    if key is None:  # keyless messages land on any partition: a record's order would be lost
+        raise ContractError("missing_key", "The message has no key (the record code).", where="key")
+    key_text = key.decode("utf-8", errors="replace") if isinstance(key, bytes) else key
+    if key_text != subject:
+        raise ContractError(
+            "key_mismatch", "The message key differs from ce_subject.", where="key"
+        )
     traceparent = ce.valid_traceparent(other.get(ce.H_TRACEPARENT))
     try:
         return Envelope(

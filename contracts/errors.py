@@ -18,6 +18,7 @@ ContractErrorReason = Literal[
     "invalid_payload",
     "invalid_envelope",
     "key_mismatch",
+    "missing_key",
     "unexpected_event_type",
 ]
 

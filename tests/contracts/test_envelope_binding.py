@@ -193,10 +193,12 @@ BROKEN: dict[str, tuple[Change, ContractErrorReason, str]] = {
         "key",
     ),
     "subject differs from data": (
-        lambda m: (None, m.value, _replace(m, "ce_subject", b"000.00.21.H40-251124-0008")),
+        lambda m: (b"000.00.21.H40-251124-0008", m.value,
+                   _replace(m, "ce_subject", b"000.00.21.H40-251124-0008")),
         "invalid_envelope",
         "",
     ),
+    "no key": (lambda m: (None, m.value, m.headers), "missing_key", "key"),
 }
 
 

@@ -118,6 +118,44 @@ async def test_poison_message_is_dead_lettered_with_reason_and_the_next_one_is_h
     assert handled.empty()
 
 
+@pytest.mark.parametrize(("broken", "reason"), [
+    ("header_not_utf8", "invalid_header"),
+    ("no_key", "missing_key"),
+])
+async def test_a_message_no_consumer_can_read_is_dead_lettered_and_the_next_is_handled(
+    make_settings: Callable[..., Any], runtimes: list[ServiceRuntime], endpoints: Endpoints,
+    broken: str, reason: str,
+) -> None:
+    settings: RoutingSettings = make_settings(RoutingSettings)
+    runtime = ServiceRuntime(settings)
+    handled: asyncio.Queue[Envelope[Any]] = asyncio.Queue()
+
+    async def handle(envelope: Envelope[Any]) -> None:
+        await handled.put(envelope)
+
+    runtime.subscribe(topics.DEPARTMENT_UPDATES, handle)
+    await runtime.start()
+    runtimes.append(runtime)
+    topic = settings.topic(topics.DEPARTMENT_UPDATES)
+    unreadable, good = _encoded(accepted()), accepted()
+    headers = list(unreadable.headers)
+    key: bytes | None = RECORD.encode()
+    if broken == "header_not_utf8":
+        headers = [(name, b"\xff\xfe" if name == "ce_id" else value) for name, value in headers]
+    else:
+        key = None
+    await write_raw(endpoints.kafka_bootstrap_servers, topic, unreadable.value, key=key,
+                    headers=headers)
+    await runtime.publisher.publish(good)
+
+    got = await asyncio.wait_for(handled.get(), 30)
+    assert got.id == good.id
+    dead = await read_topic(endpoints.kafka_bootstrap_servers, f"{topic}.dlq", count=1)
+    assert headers_dict(dead[0].headers)["dlq-reason"] == reason
+    assert dead[0].value == unreadable.value
+    assert handled.empty()
+
+
 async def test_handler_refusal_and_repeated_crash_are_dead_lettered_without_stopping(
     make_settings: Callable[..., Any], runtimes: list[ServiceRuntime], endpoints: Endpoints
 ) -> None:

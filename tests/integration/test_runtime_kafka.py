@@ -87,10 +87,9 @@ async def test_published_event_reaches_another_broker_with_headers_and_trace(
     assert got.traceparent is not None and trace_id in got.traceparent
 
 
-async def test_poison_message_is_dead_lettered_with_reason_and_the_next_one_is_handled(
-    make_settings: Callable[..., Any], runtimes: list[ServiceRuntime], endpoints: Endpoints
-) -> None:
-    settings: RoutingSettings = make_settings(RoutingSettings)
+async def collecting(settings: RoutingSettings, runtimes: list[ServiceRuntime]
+                     ) -> tuple[ServiceRuntime, asyncio.Queue[Envelope[Any]]]:
+    """A started runtime whose handler puts every event it is given on a queue."""
     runtime = ServiceRuntime(settings)
     handled: asyncio.Queue[Envelope[Any]] = asyncio.Queue()
 
@@ -100,6 +99,14 @@ async def test_poison_message_is_dead_lettered_with_reason_and_the_next_one_is_h
     runtime.subscribe(topics.DEPARTMENT_UPDATES, handle)
     await runtime.start()
     runtimes.append(runtime)
+    return runtime, handled
+
+
+async def test_poison_message_is_dead_lettered_with_reason_and_the_next_one_is_handled(
+    make_settings: Callable[..., Any], runtimes: list[ServiceRuntime], endpoints: Endpoints
+) -> None:
+    settings: RoutingSettings = make_settings(RoutingSettings)
+    runtime, handled = await collecting(settings, runtimes)
     topic = settings.topic(topics.DEPARTMENT_UPDATES)
     good = accepted()
     bad_headers = [(name, value) for name, value in _encoded(good).headers]
@@ -127,15 +134,7 @@ async def test_a_message_no_consumer_can_read_is_dead_lettered_and_the_next_is_h
     broken: str, reason: str,
 ) -> None:
     settings: RoutingSettings = make_settings(RoutingSettings)
-    runtime = ServiceRuntime(settings)
-    handled: asyncio.Queue[Envelope[Any]] = asyncio.Queue()
-
-    async def handle(envelope: Envelope[Any]) -> None:
-        await handled.put(envelope)
-
-    runtime.subscribe(topics.DEPARTMENT_UPDATES, handle)
-    await runtime.start()
-    runtimes.append(runtime)
+    runtime, handled = await collecting(settings, runtimes)
     topic = settings.topic(topics.DEPARTMENT_UPDATES)
     unreadable, good = _encoded(accepted()), accepted()
     headers = list(unreadable.headers)

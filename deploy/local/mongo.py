@@ -25,6 +25,9 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from pymongo import MongoClient
+from pymongo.errors import OperationFailure, PyMongoError
+
 from .processes import ManagedProcess, StartError, free_port, port_open
 from .tools import MissingTool, cache_root, locked
 
@@ -120,16 +123,17 @@ def mongod_version(binary: str) -> tuple[int, int] | None:
     return (int(match.group(1)), int(match.group(2))) if match else None
 
 
+def _direct(port: int, timeout_ms: int) -> MongoClient[dict[str, object]]:
+    """A client of the one member on `port`, whatever its replica-set state."""
+    return MongoClient(f"mongodb://127.0.0.1:{port}/?directConnection=true",
+                       serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms)
+
+
 def _primary(port: int) -> bool:
     """Whether the member on `port` answers and is the replica set's primary."""
     if not port_open(port):
         return False
-    from pymongo import MongoClient
-    from pymongo.errors import PyMongoError
-
-    client: MongoClient[dict[str, object]] = MongoClient(
-        f"mongodb://127.0.0.1:{port}/?directConnection=true",
-        serverSelectionTimeoutMS=1000, connectTimeoutMS=1000)
+    client = _direct(port, 1000)
     try:
         return bool(client.admin.command("hello").get("isWritablePrimary"))
     except PyMongoError:
@@ -140,11 +144,7 @@ def _primary(port: int) -> bool:
 
 def _initiate(port: int) -> None:
     """Make the fresh member a replica set of one (once: the configuration is kept on disk)."""
-    from pymongo import MongoClient
-    from pymongo.errors import OperationFailure
-
-    client: MongoClient[dict[str, object]] = MongoClient(
-        f"mongodb://127.0.0.1:{port}/?directConnection=true", serverSelectionTimeoutMS=5000)
+    client = _direct(port, 5000)
     try:
         client.admin.command("replSetInitiate", {
             "_id": REPLICA_SET, "members": [{"_id": 0, "host": f"127.0.0.1:{port}"}]})
@@ -224,8 +224,3 @@ class MongoServer:
         if self.process is not None:
             self.process.kill()
             self.process = None
-
-    def restart(self, timeout: float = 60.0) -> None:
-        """Stop (if running) and start again on the same port and data."""
-        self.stop()
-        self.start(timeout)

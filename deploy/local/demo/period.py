@@ -11,7 +11,7 @@ story in the past behaves as one today.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 
 from reference.calendar import WorkingCalendar
 from reference.errors import YearNotCovered
@@ -51,29 +51,13 @@ def story_working_days(longest_processing_days: int) -> int:
 
 def demo_period(now: datetime, calendar: WorkingCalendar, span: int) -> DemoPeriod:
     """Today's story when it fits the calendars, else the latest one that does."""
-    today = to_local(now).date()
-    first = _next_working_day(today, calendar)
-    if first is not None:
-        try:
-            return _period(first, calendar.add_working_days(first, span), calendar, today=True)
-        except YearNotCovered:
-            pass
-    last = date(max(calendar.years), 12, 31)
-    first = calendar.add_working_days(last, -span)
-    if not calendar.is_working_day(first):  # add_working_days lands on working days; be sure
-        raise ValueError(f"no working day {span} working days before {last}")
-    return _period(first, calendar.add_working_days(first, span), calendar, today=False)
-
-
-def _next_working_day(today: date, calendar: WorkingCalendar) -> date | None:
-    """The first working day after `today`, or None when the calendars do not reach it."""
-    day = today + timedelta(days=1)
     try:
-        while not calendar.is_working_day(day):
-            day += timedelta(days=1)
+        first = calendar.next_working_day(to_local(now).date())
+        return _period(first, calendar.add_working_days(first, span), calendar, today=True)
     except YearNotCovered:
-        return None
-    return day
+        pass
+    first = calendar.add_working_days(date(max(calendar.years), 12, 31), -span)
+    return _period(first, calendar.add_working_days(first, span), calendar, today=False)
 
 
 def _period(first: date, reaches: date, calendar: WorkingCalendar, *, today: bool) -> DemoPeriod:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -59,3 +61,23 @@ def make_settings(endpoints: Endpoints, unique: str) -> object:
         return cls.model_validate(values)
 
     return build
+
+
+def _dump_tasks() -> None:
+    print("--- asyncio tasks of a test about to time out ---", file=sys.stderr)
+    for task in asyncio.all_tasks():
+        print(f"{task!r}", file=sys.stderr)
+        task.print_stack(limit=12, file=sys.stderr)
+
+
+@pytest.fixture(autouse=True)
+async def _tasks_shown_before_timeout(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """A hung test shows where each of its tasks waits, shortly before pytest-timeout stops it
+    (its own dump shows threads only, and every await of a test runs in the loop's thread)."""
+    marker = request.node.get_closest_marker("timeout")
+    limit = float(marker.args[0]) if marker and marker.args else float(request.config.getini("timeout"))
+    handle = asyncio.get_running_loop().call_later(max(limit - 15, 1), _dump_tasks)
+    try:
+        yield
+    finally:
+        handle.cancel()

@@ -23,6 +23,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 from services.runtime.outbox import send_stored
 from services.runtime.retrying import until_done
 from services.runtime.settings import ServiceSettings
+from services.runtime.waits import next_within
 
 from .store import OutboxMessage, RecordStore
 
@@ -66,10 +67,7 @@ class OutboxRelay:
                 next_sweep = time.monotonic() + self._sweep_interval_s
 
     async def _take(self, wait_s: float) -> list[list[OutboxMessage]]:
-        try:
-            first = await asyncio.wait_for(self._queue.get(), wait_s) if wait_s > 0 else None
-        except TimeoutError:
-            return []
+        first = await next_within(self._queue, wait_s)
         batch = [first] if first else []
         while len(batch) < self._batch_size and not self._queue.empty():
             batch.append(self._queue.get_nowait())

@@ -21,6 +21,7 @@ from contracts.notifications.v1 import NotificationOutcome
 from services.runtime.outbox import send_stored, stored_message
 from services.runtime.retrying import until_done
 from services.runtime.service import ServiceRuntime
+from services.runtime.waits import next_within
 
 from .settings import NotifierSettings
 from .store import NotifierStore
@@ -59,11 +60,7 @@ class OutcomePublisher:
         loop = asyncio.get_running_loop()
         next_sweep = loop.time() + self._settings.sweep_s
         while True:
-            try:
-                first = await asyncio.wait_for(self._queue.get(),
-                                               max(0.01, next_sweep - loop.time()))
-            except TimeoutError:
-                first = None
+            first = await next_within(self._queue, max(0.01, next_sweep - loop.time()))
             if first is not None:
                 batch = [first]
                 while len(batch) < self._settings.batch_size and not self._queue.empty():

@@ -32,6 +32,7 @@ import httpx
 from contracts.notifications.v1 import NotificationOutcome
 from services.runtime.clock import Clock
 from services.runtime.retrying import until_done
+from services.runtime.waits import woken_within
 
 from . import documents
 from .channels import Channel, ChannelsConfig, build_channels
@@ -151,10 +152,7 @@ class Deliverer:
                     next_sweep = time.monotonic() + self._settings.sweep_s
                 if not ready:
                     wait = min(self._settings.tick_s, self._seconds_to_next(now))
-                    try:
-                        await asyncio.wait_for(self._woken.wait(), max(wait, 0.005))
-                    except TimeoutError:
-                        pass
+                    await woken_within(self._woken, max(wait, 0.005))
 
     def _seconds_to_next(self, now: datetime) -> float:
         times = [queue[0][0] for queue in (self._due_at, self._timers) if queue]

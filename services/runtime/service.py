@@ -25,7 +25,7 @@ from .clock import Clock, MovableClock, SystemClock
 from .consumer import DeadLetters, EventHandler, EventProcessor, RetryPolicy
 from .health import health_router, metrics_router, test_clock_router
 from .kafka import EventPublisher, build_broker, ensure_topics
-from .problems import BodyLimitMiddleware, install_problem_handlers
+from .problems import BodyLimitMiddleware, document_problems, install_problem_handlers
 from .settings import ServiceSettings
 from .telemetry import build_tracer_provider
 
@@ -145,7 +145,8 @@ class ServiceRuntime:
         for hook in self._on_start:
             await hook()
         await self.broker.start()
-        self._tasks = [asyncio.create_task(loop()) for loop in self._loops]
+        self._tasks = [asyncio.create_task(loop(), name=getattr(loop, "__qualname__", "loop"))
+                       for loop in self._loops]
         self.started = True
         log.info("service started", extra={"topics": sorted(self._topics)})
 
@@ -153,9 +154,11 @@ class ServiceRuntime:
         self.started = False
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if self._tasks:
+            # Bounded too: a loop that ignored its cancellation must not hang the stop.
+            _, running = await asyncio.wait(self._tasks, timeout=self.settings.graceful_timeout_s)
+            for task in running:
+                log.error("background loop did not stop", extra={"loop": task.get_name()})
         # Bounded: a dependency that is gone must not keep the process from exiting.
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.broker.stop(), self.settings.graceful_timeout_s + 5)
@@ -182,6 +185,7 @@ class ServiceRuntime:
         app = FastAPI(title=title, description=description, lifespan=lifespan)
         app.state.runtime = self
         install_problem_handlers(app, self.metrics)
+        document_problems(app, json_paths)
         app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes, json_paths=json_paths)
         app.add_middleware(
             OpenTelemetryMiddleware,  # the server span: parent of what the request publishes

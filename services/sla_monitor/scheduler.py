@@ -28,6 +28,7 @@ from services.runtime.clock import Clock
 from services.runtime.outbox import send_stored, stored_message
 from services.runtime.retrying import until_done
 from services.runtime.service import ServiceRuntime
+from services.runtime.waits import woken_within
 
 from .domain import Deadline, FiredAlert, SlaPolicy, fire
 from .monitor import RecordLocks
@@ -83,10 +84,7 @@ class Scheduler:
                 await self._retrying(self.sweep)
                 next_sweep = time.monotonic() + self._settings.sweep_s
             if count < self._settings.batch_size:
-                try:
-                    await asyncio.wait_for(self._woken.wait(), self._settings.tick_s)
-                except TimeoutError:
-                    pass
+                await woken_within(self._woken, self._settings.tick_s)
 
     async def tick(self) -> int:
         """One batch: the deadlines due now, fired; returns how many were due."""

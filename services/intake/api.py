@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Response
+from fastapi import APIRouter, Header, Response
 
-from services.runtime.problems import Problem
+from services.runtime.params import RecordCodePath
+from services.runtime.problems import Problem, problem_responses
 
 from .api_models import ApplicationIn, RecordOut, SubmissionOut
 from .applications import Applications
@@ -14,7 +15,6 @@ from .applications import Applications
 IdempotencyKey = Annotated[str | None, Header(
     alias="Idempotency-Key", max_length=200,
     description="Unique per application; a retry with the same key and body gets the same record")]
-RecordCodePath = Annotated[str, Path(pattern=r"^[0-9A-Z.]+-[0-9]{6}-[0-9]{4}$", max_length=64)]
 
 
 def router(applications: Applications) -> APIRouter:
@@ -22,7 +22,8 @@ def router(applications: Applications) -> APIRouter:
 
     @routes.post("/applications", status_code=201, response_model=SubmissionOut,
                  responses={200: {"model": SubmissionOut, "description": "retry of an accepted "
-                                  "application (same Idempotency-Key and body)"}})
+                                  "application (same Idempotency-Key and body)"},
+                            **problem_responses(400, 409, 422)})
     async def submit(application: ApplicationIn, response: Response,
                      idempotency_key: IdempotencyKey = None) -> SubmissionOut:
         if not idempotency_key or not idempotency_key.strip():
@@ -36,7 +37,8 @@ def router(applications: Applications) -> APIRouter:
             response.headers["Idempotent-Replayed"] = "true"
         return submitted.response
 
-    @routes.get("/records/{code}", response_model=RecordOut, tags=["tracking"])
+    @routes.get("/records/{code}", response_model=RecordOut, tags=["tracking"],
+                responses=problem_responses(404, 422))
     async def record(code: RecordCodePath) -> RecordOut:
         return await applications.record(code)
 

@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry, Counter
 from pydantic import BaseModel
+from pydantic_core import from_json
 from pymongo.errors import ConnectionFailure, ExecutionTimeout, WTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -30,6 +31,75 @@ class FieldProblem(BaseModel):
     field: str
     code: str
     message: str
+
+
+class ProblemDetails(BaseModel):
+    """The body of every error answer (RFC 9457), as the OpenAPI documents declare it."""
+
+    type: str
+    """`urn:motcua:problem:<code>`: what went wrong, stable for clients to branch on."""
+    title: str
+    status: int
+    detail: str
+    instance: str
+    """The request path."""
+    errors: list[FieldProblem] = []
+    """One entry per invalid field (422)."""
+
+
+PROBLEM_DESCRIPTIONS = {
+    400: "Malformed JSON, or a required header missing",
+    404: "No such record",
+    409: "Idempotency-Key reused for a different body",
+    413: "Body too large",
+    415: "Body not sent as application/json",
+    422: "Invalid fields, each named with its rule",
+    503: "The database did not answer in time (Retry-After)",
+}
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The error answers of a route for its OpenAPI entry (the schema is written by
+    `document_problems`, which every service app installs)."""
+    return {status: {"description": PROBLEM_DESCRIPTIONS[status]} for status in statuses}
+
+
+def document_problems(app: FastAPI, json_paths: Sequence[str] = ()) -> None:
+    """Declare every 4xx/5xx of the OpenAPI document as `application/problem+json` with the
+    `ProblemDetails` schema (FastAPI's default 422 body is not what the handlers send), and the
+    answers the chassis itself gives: 400/413/415 on bodies, 503 wherever the database is used."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = generate()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        details = ProblemDetails.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(details.pop("$defs", {}))
+        components["ProblemDetails"] = details
+        for name in ("HTTPValidationError", "ValidationError"):
+            components.pop(name, None)
+        for path, operations in schema.get("paths", {}).items():
+            if path.startswith(("/health/", "/metrics", "/test-clock")):
+                continue
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                added = [503]
+                if "requestBody" in operation:
+                    added += [400, 413]  # malformed JSON; over the body limit
+                    if json_paths and path.startswith(tuple(json_paths)):
+                        added.append(415)
+                for status in added:
+                    responses.setdefault(str(status), {"description": PROBLEM_DESCRIPTIONS[status]})
+                for status, response in responses.items():
+                    if status.isdigit() and int(status) >= 400:
+                        response["content"] = {PROBLEM_JSON: {
+                            "schema": {"$ref": "#/components/schemas/ProblemDetails"}}}
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 class Problem(Exception):
@@ -120,7 +190,12 @@ def install_problem_handlers(app: FastAPI, metrics: CollectorRegistry | None = N
 
 
 class BodyLimitMiddleware:
-    """413 for bodies over `max_bytes` (declared or streamed), 415 for JSON endpoints sent non-JSON."""
+    """413 for bodies over `max_bytes` (declared or streamed), 415 for JSON endpoints sent non-JSON,
+    400 for a JSON body that is not strict JSON in UTF-8.
+
+    FastAPI parses bodies with the standard library, which accepts a lone surrogate (`"\\ud800"`):
+    such a string passes validation and then cannot be stored (BSON is UTF-8) or even rendered
+    into an error answer. The strict parser refuses it here, before any handler runs."""
 
     def __init__(self, app: ASGIApp, max_bytes: int, json_paths: Sequence[str] = ()) -> None:
         self.app = app
@@ -161,6 +236,14 @@ class BodyLimitMiddleware:
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
+        media = headers.get("content-type", "").split(";")[0].strip().lower()
+        if body and (media == "application/json" or media.endswith("+json")):
+            try:
+                from_json(body)
+            except ValueError:
+                await self._reject(scope, send, 400, "malformed-json", "Malformed JSON",
+                                   "The request body is not valid JSON in UTF-8.")
+                return
         sent = False
 
         async def replay() -> Message:

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Query
 from reference.calendar import WorkingCalendar
 from reference.localtime import to_local
 from services.runtime.clock import Clock
-from services.runtime.problems import Problem
+from services.runtime.params import RecordCodePath
+from services.runtime.problems import Problem, problem_responses
 
 from .domain import SlaPolicy, index_to_json, service_index
 from .store import DeadlineStore
@@ -18,8 +19,8 @@ from .store import DeadlineStore
 def router(store: DeadlineStore, clock: Clock, calendar: WorkingCalendar, policy: SlaPolicy) -> APIRouter:
     routes = APIRouter(tags=["deadlines"])
 
-    @routes.get("/deadlines/{record_code}")
-    async def deadline(record_code: str) -> dict[str, Any]:
+    @routes.get("/deadlines/{record_code}", responses=problem_responses(404, 422))
+    async def deadline(record_code: RecordCodePath) -> dict[str, Any]:
         """The record's deadline state and the alerts claimed for it."""
         stored = await store.get(record_code)
         if stored is None:

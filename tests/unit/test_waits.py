@@ -28,15 +28,16 @@ async def test_a_loop_woken_as_it_is_cancelled_stops() -> None:
             await asyncio.wait_for(task, 2)
 
 
+async def _read_for_ever(queue: asyncio.Queue[int]) -> None:
+    while True:
+        await next_within(queue, 0.2)
+
+
 async def test_a_queue_fed_as_its_reader_is_cancelled_stops_the_reader() -> None:
     for _ in range(50):
         queue: asyncio.Queue[int] = asyncio.Queue()
 
-        async def read() -> None:
-            while True:
-                await next_within(queue, 0.2)
-
-        task = asyncio.create_task(read())
+        task = asyncio.create_task(_read_for_ever(queue))
         await asyncio.sleep(0.001)
         queue.put_nowait(1)
         task.cancel()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -97,6 +98,24 @@ async def test_malformed_json_is_400(intake: Intake) -> None:
                                                  "content-type": "application/json"})
     assert response.status_code == 400
     assert response.json()["type"] == "urn:motcua:problem:malformed-json"
+
+
+@pytest.mark.parametrize("encoded", [
+    b'"S\\ud800 7"',  # a lone surrogate, escaped: JSON the standard library accepts
+    '"S\ud800 7"'.encode("utf-8", "surrogatepass"),  # the same, as bytes that are not UTF-8
+    b'"S\xff 7"',  # not UTF-8 at all
+])
+async def test_text_that_is_not_unicode_is_400_and_nothing_is_stored(
+    intake: Intake, make_application: Callable[..., dict[str, Any]], encoded: bytes
+) -> None:
+    body = make_application()
+    body["applicant"]["address"] = {**body["applicant"]["address"], "detail": "@@DETAIL@@"}
+    raw = json.dumps(body).encode().replace(b'"@@DETAIL@@"', encoded)
+    response = await intake.client.post("/applications", content=raw, headers={
+        "Idempotency-Key": "surrogate", "content-type": "application/json"})
+    assert response.status_code == 400, response.text
+    assert response.json()["type"] == "urn:motcua:problem:malformed-json"
+    assert await intake.count_records() == 0
 
 
 async def test_body_over_the_limit_is_413_even_without_content_length(

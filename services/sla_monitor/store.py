@@ -162,8 +162,10 @@ class DeadlineStore:
         await self.parked.delete_one({"_id": event_id})
 
     async def parked_records(self, limit: int = 1000) -> list[str]:
-        return sorted({doc["record_code"] async for doc in
-                       self.parked.find({}, {"record_code": 1}).limit(limit)})
+        """Records with parked events, read from the `record_code` index alone (a covered scan
+        in code order, where an empty filter would read the whole collection)."""
+        found = self.parked.find({"record_code": {"$gte": ""}}, {"record_code": 1, "_id": 0})
+        return sorted({doc["record_code"] async for doc in found.sort("record_code", 1).limit(limit)})
 
     async def refuse(self, entry: Document) -> None:
         """Note why an event was refused (its `_id` is the event id); a parked event's later

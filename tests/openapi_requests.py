@@ -18,6 +18,8 @@ from urllib.parse import quote
 
 from hypothesis import strategies as st
 
+from services.runtime.problems import CHASSIS_PATHS
+
 AWKWARD = st.one_of(
     st.sampled_from([2**63, -(2**63) - 1, 2**64, 10**30, -(10**30), 1e308, -0.0]),
     st.sampled_from(["x" * 5000, "\ud800", "\x00", "a\u0000b", "", " ", "\u200b"]),
@@ -130,8 +132,7 @@ def inline_refs(schema: Any, components: dict[str, Any], depth: int = 0) -> Any:
     return schema
 
 
-def operations(document: dict[str, Any], skip: Sequence[str] = ("/health/", "/metrics", "/test-clock")
-               ) -> list[Operation]:
+def operations(document: dict[str, Any], skip: Sequence[str] = CHASSIS_PATHS) -> list[Operation]:
     components = document.get("components", {}).get("schemas", {})
     found = []
     for path, entries in document["paths"].items():

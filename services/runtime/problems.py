@@ -21,6 +21,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 PROBLEM_JSON = "application/problem+json"
+CHASSIS_PATHS = ("/health/", "/metrics", "/test-clock")
+"""Routes every service app has (probes, metrics, the test clock): no problems, no spans."""
 RETRY_AFTER_S = 2
 """What a 503 asks the client to wait before retrying."""
 
@@ -81,7 +83,7 @@ def document_problems(app: FastAPI, json_paths: Sequence[str] = ()) -> None:
         for name in ("HTTPValidationError", "ValidationError"):
             components.pop(name, None)
         for path, operations in schema.get("paths", {}).items():
-            if path.startswith(("/health/", "/metrics", "/test-clock")):
+            if path.startswith(CHASSIS_PATHS):
                 continue
             for operation in operations.values():
                 responses = operation.setdefault("responses", {})
@@ -208,9 +210,10 @@ class BodyLimitMiddleware:
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         path = scope["path"]
+        media = headers.get("content-type", "").split(";")[0].strip().lower()
+        is_json = media == "application/json" or media.endswith("+json")
         if path.startswith(self.json_paths) and self.json_paths:
-            media = headers.get("content-type", "").split(";")[0].strip().lower()
-            if media != "application/json" and not media.endswith("+json"):
+            if not is_json:
                 await self._reject(scope, send, 415, "unsupported-media-type",
                                    "Unsupported media type",
                                    f"Send the body as application/json, not {media or 'nothing'}.")
@@ -236,8 +239,7 @@ class BodyLimitMiddleware:
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
-        media = headers.get("content-type", "").split(";")[0].strip().lower()
-        if body and (media == "application/json" or media.endswith("+json")):
+        if body and is_json:
             try:
                 from_json(body)
             except ValueError:

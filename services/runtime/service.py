@@ -25,7 +25,7 @@ from .clock import Clock, MovableClock, SystemClock
 from .consumer import DeadLetters, EventHandler, EventProcessor, RetryPolicy
 from .health import health_router, metrics_router, test_clock_router
 from .kafka import EventPublisher, build_broker, ensure_topics
-from .problems import BodyLimitMiddleware, document_problems, install_problem_handlers
+from .problems import CHASSIS_PATHS, BodyLimitMiddleware, document_problems, install_problem_handlers
 from .settings import ServiceSettings
 from .telemetry import build_tracer_provider
 
@@ -190,7 +190,7 @@ class ServiceRuntime:
         app.add_middleware(
             OpenTelemetryMiddleware,  # the server span: parent of what the request publishes
             tracer_provider=self.tracer_provider,
-            excluded_urls="/health/,/metrics,/test-clock",
+            excluded_urls=",".join(CHASSIS_PATHS),
             exclude_spans=["receive", "send"],
         )
         app.include_router(health_router(self))

@@ -27,6 +27,7 @@ from contracts.payload import EventPayload, dataschema_urn
 from contracts.registry import REGISTRY, Registry
 
 __all__ = [
+    "MAX_VALUE_BYTES",
     "ContractError",
     "Envelope",
     "EventPayload",
@@ -35,6 +36,13 @@ __all__ = [
     "encode",
     "headers_dict",
 ]
+
+MAX_VALUE_BYTES = 512 * 1024
+"""The largest event body the contract admits. Events carry metadata, never documents, so a
+larger body is a producer's fault; refusing it before parsing bounds what a consumer spends on
+one message. Below the broker's own limit (1 MiB), so such a body reaches a consumer and its
+dead-letter topic whole, and above twice intake's request limit, so no accepted application
+makes one."""
 
 P = TypeVar("P", bound=EventPayload)
 Q = TypeVar("Q", bound=EventPayload)
@@ -173,6 +181,13 @@ def decode(
     Unknown fields in the data are ignored (tolerant reader). A malformed ``traceparent`` is
     dropped with its ``tracestate``, as W3C Trace Context asks, instead of failing the message.
     """
+    size = len(value) if isinstance(value, bytes) else len(value.encode("utf-8"))
+    if size > MAX_VALUE_BYTES:
+        raise ContractError(
+            "value_too_large",
+            f"The message value is {size} bytes; the contract admits at most {MAX_VALUE_BYTES}.",
+            where="value",
+        )
     pairs = ce.text_headers(headers)
     attrs = ce.required_attributes(pairs)
     other = {name: text for name, text in pairs if text is not None}

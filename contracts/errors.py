@@ -19,6 +19,7 @@ ContractErrorReason = Literal[
     "invalid_envelope",
     "key_mismatch",
     "missing_key",
+    "value_too_large",
     "unexpected_event_type",
 ]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from contracts.envelope import MAX_VALUE_BYTES
 from services.runtime.settings import ServiceSettings
 
 
@@ -15,7 +16,10 @@ class IntakeSettings(ServiceSettings):
     mongodb_database: str = "motcua_intake"
     consumer_group: str = "motcua-intake"
     http_port: int = 8001
-    max_body_bytes: int = Field(256 * 1024, ge=1024, description="larger bodies get 413")
+    max_body_bytes: int = Field(
+        256 * 1024, ge=1024, le=MAX_VALUE_BYTES // 2,
+        description="larger bodies get 413; at most half the contract's event size, so every "
+                    "accepted application fits in its records.submitted event")
     relay_batch_size: int = Field(200, ge=1, le=5000)
     relay_lease_s: float = Field(30.0, gt=0, description="how long a relay holds unsent events")
     relay_sweep_s: float = Field(

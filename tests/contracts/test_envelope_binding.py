@@ -11,7 +11,14 @@ import pytest
 from contracts import samples
 from contracts.cloudevents import headers_dict
 from contracts.department.v1 import RecordAccepted
-from contracts.envelope import ContractError, Envelope, KafkaMessage, decode, encode
+from contracts.envelope import (
+    MAX_VALUE_BYTES,
+    ContractError,
+    Envelope,
+    KafkaMessage,
+    decode,
+    encode,
+)
 from contracts.errors import ContractErrorReason
 from contracts.payload import EventPayload
 from contracts.records.v1 import RecordSubmitted
@@ -199,6 +206,11 @@ BROKEN: dict[str, tuple[Change, ContractErrorReason, str]] = {
         "",
     ),
     "no key": (lambda m: (None, m.value, m.headers), "missing_key", "key"),
+    "value too large": (
+        lambda m: (m.key, m.value[:-1] + b',"pad":"' + b"x" * MAX_VALUE_BYTES + b'"}', m.headers),
+        "value_too_large",
+        "value",
+    ),
 }
 
 

@@ -17,7 +17,7 @@ from pymongo.errors import AutoReconnect
 
 from contracts import topics
 from contracts.department.v1 import RecordAccepted
-from contracts.envelope import Envelope, decode, headers_dict
+from contracts.envelope import MAX_VALUE_BYTES, Envelope, decode, headers_dict
 from services.intake.settings import IntakeSettings
 from services.routing.settings import RoutingSettings
 from services.runtime.consumer import RetryPolicy
@@ -128,6 +128,7 @@ async def test_poison_message_is_dead_lettered_with_reason_and_the_next_one_is_h
 @pytest.mark.parametrize(("broken", "reason"), [
     ("header_not_utf8", "invalid_header"),
     ("no_key", "missing_key"),
+    ("value_too_large", "value_too_large"),
 ])
 async def test_a_message_no_consumer_can_read_is_dead_lettered_and_the_next_is_handled(
     make_settings: Callable[..., Any], runtimes: list[ServiceRuntime], endpoints: Endpoints,
@@ -139,19 +140,21 @@ async def test_a_message_no_consumer_can_read_is_dead_lettered_and_the_next_is_h
     unreadable, good = _encoded(accepted()), accepted()
     headers = list(unreadable.headers)
     key: bytes | None = RECORD.encode()
+    body = unreadable.value
     if broken == "header_not_utf8":
         headers = [(name, b"\xff\xfe" if name == "ce_id" else value) for name, value in headers]
-    else:
+    elif broken == "no_key":
         key = None
-    await write_raw(endpoints.kafka_bootstrap_servers, topic, unreadable.value, key=key,
-                    headers=headers)
+    else:  # valid JSON with an unknown field, so only its size is wrong
+        body = body[:-1] + b',"pad":"' + b"x" * MAX_VALUE_BYTES + b'"}'
+    await write_raw(endpoints.kafka_bootstrap_servers, topic, body, key=key, headers=headers)
     await runtime.publisher.publish(good)
 
     got = await asyncio.wait_for(handled.get(), 30)
     assert got.id == good.id
     dead = await read_topic(endpoints.kafka_bootstrap_servers, f"{topic}.dlq", count=1)
     assert headers_dict(dead[0].headers)["dlq-reason"] == reason
-    assert dead[0].value == unreadable.value
+    assert dead[0].value == body
     assert handled.empty()
 
 

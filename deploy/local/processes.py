@@ -114,13 +114,30 @@ class ManagedProcess:
 
 
 def pid_alive(pid: int) -> bool:
+    """Whether the process runs; a zombie (exited, not yet reaped by a parent that is not
+    waiting, as under a container's init) counts as gone."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state != "Z"
+
+
+def kill_pid(pid: int, timeout: float) -> None:
+    """SIGKILL a process by pid and wait until it is gone, as a crash would leave it."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + timeout
+    while pid_alive(pid):
+        if time.monotonic() > deadline:
+            raise StartError(f"process {pid} still runs {timeout:.0f}s after SIGKILL")
+        time.sleep(0.05)
 
 
 def stop_pid(pid: int, timeout: float, popen: subprocess.Popen[bytes] | None = None) -> None:

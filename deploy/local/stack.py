@@ -4,6 +4,7 @@
     python -m deploy.local.stack start     # start in the background, write .local/stack/env
     python -m deploy.local.stack stop      # stop what `start` started
     python -m deploy.local.stack status
+    python -m deploy.local.stack restart kafka|mongo [--kill]   # same port and data; --kill: SIGKILL
     python -m deploy.local.stack prepare   # only fill the cache (Kafka jars, mongod)
 """
 
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from .kafka import KAFKA_VERSION, KafkaNode
 from .mongo import MongoServer
-from .processes import StartError, pid_alive, stop_pid
+from .processes import StartError, kill_pid, pid_alive, stop_pid
 from .tools import MissingTool
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -121,6 +122,22 @@ def _state_file(home: Path) -> Path:
     return home.parent / f"{home.name}.json"
 
 
+def _write_state(home: Path, stack: LocalStack) -> None:
+    """What `stop`, `status` and `restart` of a later command need: each part's pid and ports."""
+    parts = {
+        "kafka": {"pid": stack.kafka.process.pid if stack.kafka.process else None,
+                  "port": stack.kafka.port, "controller_port": stack.kafka.controller_port},
+        "mongo": {"pid": stack.mongo.process.pid if stack.mongo.process else None,
+                  "port": stack.mongo.port},
+    }
+    _state_file(home).write_text(json.dumps({"parts": parts, "env": stack.env}))
+
+
+def _pids(home: Path) -> list[int]:
+    parts = json.loads(_state_file(home).read_text()).get("parts", {})
+    return [part["pid"] for part in parts.values() if part.get("pid")]
+
+
 def _up(home: Path) -> int:
     def interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
@@ -147,8 +164,7 @@ def _start(home: Path) -> int:
         _stop(home)
     stack = LocalStack(home, tie_to_parent=False)
     stack.start()
-    pids = [p.pid for p in (stack.kafka.process, stack.mongo.process) if p and p.pid]
-    state.write_text(json.dumps({"pids": pids, "env": stack.env}))
+    _write_state(home, stack)
     env_file = home / "env"
     env_file.write_text("".join(f"export {k}={v}\n" for k, v in stack.env.items()))
     print(stack.describe())
@@ -162,7 +178,7 @@ def _stop(home: Path) -> int:
     if not state.exists():
         print("nothing to stop")
         return 0
-    for pid in json.loads(state.read_text())["pids"]:
+    for pid in _pids(home):
         stop_pid(pid, timeout=30.0)
     state.unlink()
     print("stopped")
@@ -174,22 +190,60 @@ def _status(home: Path) -> int:
     if not state.exists():
         print("not running")
         return 1
-    data = json.loads(state.read_text())
-    alive = [pid for pid in data["pids"] if pid_alive(pid)]
-    print(json.dumps({**data, "alive": alive}))
-    return 0 if len(alive) == len(data["pids"]) else 1
+    pids = _pids(home)
+    alive = [pid for pid in pids if pid_alive(pid)]
+    print(json.dumps({**json.loads(state.read_text()), "alive": alive}))
+    return 0 if len(alive) == len(pids) else 1
+
+
+def _restart(home: Path, part: str, kill: bool) -> int:
+    """Stop one part that `start` started (SIGKILL with `kill`, as a crash) and start it again on
+    its port and data: the crash drills of the README, by hand."""
+    state = _state_file(home)
+    if not state.exists():
+        print("not running: `python -m deploy.local.stack start` first", file=sys.stderr)
+        return 1
+    parts = json.loads(state.read_text())["parts"]
+    stack = LocalStack(home, tie_to_parent=False)
+    stack.kafka.port, stack.kafka.controller_port = (parts["kafka"]["port"],
+                                                     parts["kafka"]["controller_port"])
+    stack.mongo.port = parts["mongo"]["port"]
+    node: KafkaNode | MongoServer = stack.kafka if part == "kafka" else stack.mongo
+    node.prepare()  # the same ports, so the same configuration; the data is kept
+    pid = parts[part]["pid"]
+    if pid:
+        if kill:
+            kill_pid(pid, timeout=30.0)
+        else:
+            stop_pid(pid, timeout=30.0)
+    started = time.monotonic()
+    node.start()
+    assert node.process is not None
+    parts[part]["pid"] = node.process.pid
+    state.write_text(json.dumps({**json.loads(state.read_text()), "parts": parts}))
+    print(f"{part} {'killed' if kill else 'stopped'} and started again in "
+          f"{time.monotonic() - started:.1f}s (pid {node.process.pid})", flush=True)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m deploy.local.stack", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["up", "start", "stop", "status", "prepare"])
+    parser.add_argument("command", choices=["up", "start", "stop", "status", "prepare", "restart"])
+    parser.add_argument("part", nargs="?", choices=["kafka", "mongo"],
+                        help="for restart: the part to restart")
+    parser.add_argument("--kill", action="store_true",
+                        help="for restart: SIGKILL instead of a clean stop, as a crash would")
     parser.add_argument("--home", type=Path, default=DEFAULT_HOME,
                         help="folder for data, configuration and logs (default: %(default)s)")
     args = parser.parse_args(argv)
+    if (args.command == "restart") != (args.part is not None):
+        parser.error("restart takes a part (kafka or mongo); the other commands take none")
     commands = {"up": _up, "start": _start, "stop": _stop, "status": _status,
                 "prepare": _prepare}
     try:
+        if args.command == "restart":
+            return _restart(args.home, args.part, args.kill)
         return commands[args.command](args.home)
     except (MissingTool, StartError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -27,15 +28,8 @@ def _wait_gone(pids: list[int], within: float = 60.0) -> list[int]:
     alive = pids
     while alive and time.monotonic() < deadline:
         time.sleep(0.2)
-        alive = [pid for pid in alive if pid_alive(pid) and not _zombie(pid)]
+        alive = [pid for pid in alive if pid_alive(pid)]
     return alive
-
-
-def _zombie(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z"
-    except OSError:
-        return False
 
 
 def test_stack_started_twice_reuses_its_cache(tmp_path: Path, endpoints: object) -> None:
@@ -97,3 +91,43 @@ def test_killing_the_owner_leaves_no_process_behind(tmp_path: Path, endpoints: o
     os.kill(owner.pid, signal.SIGKILL)
     owner.wait()
     assert _wait_gone(pids) == []
+
+
+def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "deploy.local.stack", *args, "--home", str(home)],
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=300, check=False)
+
+
+def test_the_stack_tool_restarts_a_killed_part_on_its_port_and_data(tmp_path: Path,
+                                                                      endpoints: object) -> None:
+    home = tmp_path / "cli"
+    assert _cli(home, "start").returncode == 0
+    watched: list[int] = []
+    try:
+        state = json.loads((tmp_path / "cli.json").read_text())
+        uri, bootstrap = state["env"]["MONGODB_URI"], state["env"]["KAFKA_BOOTSTRAP_SERVERS"]
+        client: MongoClient[dict[str, Any]]
+        with MongoClient(uri, w="majority", journal=True) as client:
+            kept: Collection[dict[str, Any]] = client["t_cli"]["kept"]
+            kept.insert_one({"_id": 1})
+        before = {part: state["parts"][part]["pid"] for part in ("kafka", "mongo")}
+        for part in ("kafka", "mongo"):
+            done = _cli(home, "restart", part, "--kill")
+            assert done.returncode == 0, done.stderr
+            assert f"{part} killed and started again" in done.stdout
+            assert not pid_alive(before[part])
+        after = json.loads((tmp_path / "cli.json").read_text())
+        watched = [after["parts"][part]["pid"] for part in before]
+        assert after["env"] == state["env"]  # the same ports: clients reconnect as they were
+        assert {after["parts"][p]["pid"] for p in before}.isdisjoint(before.values())
+        assert _cli(home, "status").returncode == 0  # the new pids are the ones watched
+        with MongoClient(uri, serverSelectionTimeoutMS=30_000) as client:
+            assert client["t_cli"]["kept"].count_documents({}) == 1
+        host, port = bootstrap.split(":")
+        with socket.create_connection((host, int(port)), timeout=5):
+            pass
+        assert "restart takes a part" in _cli(home, "restart").stderr
+    finally:
+        stopped = _cli(home, "stop")
+    assert stopped.returncode == 0 and "stopped" in stopped.stdout
+    assert watched and _wait_gone(watched, within=10) == []

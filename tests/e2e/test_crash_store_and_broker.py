@@ -1,10 +1,12 @@
-"""MongoDB killed with SIGKILL, three times, while applications stream in: nothing answered 201
-is lost, no record code is given twice, and every record is routed and notified once.
+"""MongoDB, then the Kafka broker, killed with SIGKILL three times while applications stream in:
+nothing answered 201 is lost, no record code is given twice, and every record is routed and
+notified once.
 
-Intake, routing and the notifier run as processes on a `mongod` of this test's own (a replica set
-of one, as the local default), restarted by the stack tool after each kill. The clients behave as
-a portal must: an answer that is not 201 (503 while the database is down, or a dropped
-connection) is retried with the same Idempotency-Key until it is.
+Intake, routing and the notifier run as processes on a local stack of this test's own (a broker
+and a `mongod` replica set of one, as the default), whose part is killed and started again by the
+stack tool, on the same port and data, each time. The clients behave as a portal must: an answer
+that is not 201 (503 while the database is down, or a dropped connection) is retried with the same
+Idempotency-Key until it is.
 """
 
 from __future__ import annotations
@@ -22,10 +24,10 @@ from pymongo import AsyncMongoClient
 from contracts import topics
 from contracts.envelope import decode, headers_dict
 from contracts.records.v1 import RecordRouted
-from deploy.local.mongo import MongoServer
 from deploy.local.sinks import Sinks
+from deploy.local.stack import LocalStack
 from tests.endpoints import Endpoints
-from tests.kafka_io import drain_topic
+from tests.kafka_io import held
 
 from .pipeline import applications, database, fleet, start
 
@@ -55,15 +57,15 @@ async def submit_until_accepted(client: httpx.AsyncClient, body: dict[str, Any],
         await asyncio.sleep(float(answer.headers.get("retry-after", "1")) / 4)
 
 
-async def test_mongod_killed_three_times_while_applications_stream_loses_nothing(
-        endpoints: Endpoints, unique: str, tmp_path: Path) -> None:
-    mongo = MongoServer(tmp_path / "mongo")
-    mongo.prepare()
-    await asyncio.to_thread(mongo.start)
-    bootstrap, namespace = endpoints.kafka_bootstrap_servers, f"t{unique}."
+@pytest.mark.parametrize("part", ["mongo", "kafka"])
+async def test_a_part_killed_three_times_while_applications_stream_loses_nothing(
+        endpoints: Endpoints, unique: str, tmp_path: Path, part: str) -> None:
+    stack = LocalStack(tmp_path / "stack")
+    await asyncio.to_thread(stack.start)
+    bootstrap, namespace = stack.kafka.bootstrap_servers, f"t{unique}."
     sinks = await Sinks().start()
-    services = fleet(endpoints, unique, tmp_path / "logs", **sinks.notifier_env(),
-                     MONGODB_URI=mongo.uri, MONGODB_TIMEOUT_S="1", INTAKE_RELAY_SWEEP_S="1",
+    services = fleet(endpoints, unique, tmp_path / "logs", **sinks.notifier_env(), **stack.env,
+                     MONGODB_TIMEOUT_S="1", INTAKE_RELAY_SWEEP_S="1",
                      INTAKE_RELAY_LEASE_S="1", NOTIFIER_FOLD_WINDOW_S="0.2",
                      NOTIFIER_RATE_LIMIT_MESSAGES="100", NOTIFIER_SEND_CONCURRENCY=str(IN_FLIGHT),
                      NOTIFIER_LEASE_S="2", NOTIFIER_SWEEP_S="1", NOTIFIER_TICK_S="0.1")
@@ -81,30 +83,37 @@ async def test_mongod_killed_three_times_while_applications_stream_loses_nothing
                         await submit_until_accepted(client, body, accepted)
                 await asyncio.gather(*(one(body) for body in bodies))
 
+        def progress() -> int:
+            """What the killed part carries: the database, each acceptance; the broker, what
+            flows after it (intake accepts without the broker), each applicant told."""
+            if part == "mongo":
+                return len(accepted)
+            return len({d.recipient for d in sinks.outbox.snapshot()})
+
         async def crash() -> None:
             for kill in range(KILLS):
-                while len(accepted) < (kill + 1) * RECORDS // (KILLS + 1):
+                while progress() < (kill + 1) * RECORDS // (KILLS + 1):
                     await asyncio.sleep(0.01)
-                mongo.kill()
-                await asyncio.sleep(1.0)
-                await asyncio.to_thread(mongo.start)
+                await asyncio.to_thread(stack.restart, part, kill=True)
 
         async with asyncio.timeout(240):
             await asyncio.gather(stream(), crash())
         codes = set(accepted.values())
         async with asyncio.timeout(180):  # every record routed, and a message to every applicant
-            while len({r.key for r in await drain_topic(bootstrap, namespace + topics.RECORDS_ROUTED,
-                                                        idle=0.5)}) < len(codes):
+            routed_topic = namespace + topics.RECORDS_ROUTED
+            while len({r.key for r in (await held(bootstrap, [routed_topic]))[routed_topic]}
+                      ) < len(codes):
                 await asyncio.sleep(1)
             while len({d.recipient for d in sinks.outbox.snapshot()}) < len(codes):
                 await asyncio.sleep(0.5)
         await asyncio.sleep(2)  # let the last copies, if any, arrive before counting them
-        routed = await drain_topic(bootstrap, namespace + topics.RECORDS_ROUTED, idle=1.0)
-        department_topics = {decode(r.key, r.value, r.headers).narrow(RecordRouted).data
-                             .department_topic for r in routed}
-        departments = [record for topic in sorted(department_topics)
-                       for record in await drain_topic(bootstrap, namespace + topic, idle=0.5)]
-        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo.uri)
+        routed = (await held(bootstrap, [namespace + topics.RECORDS_ROUTED]))[
+            namespace + topics.RECORDS_ROUTED]
+        department_topics = sorted({namespace + decode(r.key, r.value, r.headers)
+                                    .narrow(RecordRouted).data.department_topic for r in routed})
+        departments = [record for found in (await held(bootstrap, department_topics)).values()
+                       for record in found]
+        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack.mongo.uri)
         try:
             stored = {doc["_id"] for doc in await client[database(unique, "intake")]["records"]
                       .find({}, {"_id": 1}).to_list(None)}
@@ -113,7 +122,7 @@ async def test_mongod_killed_three_times_while_applications_stream_loses_nothing
     finally:
         services.stop_all()
         await sinks.stop()
-        mongo.stop()
+        stack.stop()
 
     assert len(accepted) == RECORDS
     assert len(set(accepted.values())) == RECORDS  # no code given to two applications

@@ -3,12 +3,11 @@
 A record and the event announcing it are written in a single insert (single-document atomicity,
 no transaction), so an accepted application can never exist without its pending event.
 
-Two facts of FerretDB 1.x over SQLite shape this module (MongoDB has neither problem):
-* only a filter that is exactly `{"_id": value}` uses an index; any other filter scans the whole
-  collection. Every lookup on the request path is therefore by `_id`.
-* an update is a read-modify-write without isolation: two concurrent `$inc` or conditional
-  updates of one document can both "win". Whatever must happen once under concurrency is an
-  insert against a unique key (a record code, an idempotency key), which is safe everywhere.
+What must happen once under concurrency is decided by the database in one operation: a record
+code by an atomic `$inc` of its unit's daily counter, a record by the unique index on its
+idempotency key, a tracking entry by a conditional `$push`, a relay's lease by
+`find_one_and_update`. The outbox's sent markers are still one insert per event; they go when the
+services share one outbox in the runtime.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
@@ -68,30 +67,18 @@ class RecordStore:
     # --- record codes -------------------------------------------------------------------------
 
     async def claim_sequence(self, unit_code: str, day: date, limit: int) -> int | None:
-        """The next free number of a receiving unit's day, claimed by a unique insert.
-
-        A hint document remembers the last number given; it may lag under concurrency, which
-        only costs a few refused inserts. None when every number up to `limit` is taken.
-        """
-        unit_day = f"{unit_code}-{day:%y%m%d}"
-        hint = await self.codes.find_one({"_id": unit_day})
-        seq = int(hint["last"]) + 1 if hint else 1
-        while seq <= limit:
-            try:
-                await self.codes.insert_one({"_id": f"{unit_day}-{seq:04d}"})
-            except DuplicateKeyError:
-                seq += 1
-                continue
-            await self._advance_hint(unit_day, seq)
-            return seq
-        return None
-
-    async def _advance_hint(self, unit_day: str, seq: int) -> None:
-        """Best effort: a lagging hint only costs refused inserts later."""
+        """The next number of a receiving unit's day: one atomic `$inc` of its counter, so two
+        requests never get the same number. None once `limit` numbers were given."""
+        unit_day = {"_id": f"{unit_code}-{day:%y%m%d}"}
         try:
-            await self.codes.update_one({"_id": unit_day}, {"$max": {"last": seq}}, upsert=True)
-        except DuplicateKeyError:  # another request created the hint first
-            await self.codes.update_one({"_id": unit_day}, {"$max": {"last": seq}})
+            counter = await self.codes.find_one_and_update(
+                unit_day, {"$inc": {"last": 1}}, upsert=True, return_document=ReturnDocument.AFTER)
+        except DuplicateKeyError:  # two first requests of the day both upserted
+            counter = await self.codes.find_one_and_update(
+                unit_day, {"$inc": {"last": 1}}, return_document=ReturnDocument.AFTER)
+        assert counter is not None  # upserted, or created by the request that won the upsert
+        seq = int(counter["last"])
+        return seq if seq <= limit else None
 
     # --- records and idempotency --------------------------------------------------------------
 
@@ -129,17 +116,13 @@ class RecordStore:
         return await self.records.find_one({"_id": code}, {"outbox": 0, "application": 0})
 
     async def add_tracking(self, code: str, entry: Document) -> bool | None:
-        """Append a tracking entry once: None if the record is unknown, False if already there.
-
-        Checked and written by `_id`: one consumer handles a record's events one at a time.
-        """
-        doc = await self.records.find_one({"_id": code}, {"tracking.event_id": 1})
-        if doc is None:
-            return None
-        if any(item.get("event_id") == entry["event_id"] for item in doc.get("tracking", [])):
-            return False
-        await self.records.update_one({"_id": code}, {"$push": {"tracking": entry}})
-        return True
+        """Append a tracking entry once: None if the record is unknown, False if already there."""
+        added = await self.records.update_one(
+            {"_id": code, "tracking.event_id": {"$ne": entry["event_id"]}},
+            {"$push": {"tracking": entry}})
+        if added.modified_count:
+            return True
+        return False if await self.records.find_one({"_id": code}, {"_id": 1}) else None
 
     # --- outbox -------------------------------------------------------------------------------
 
@@ -159,10 +142,7 @@ class RecordStore:
                 raise
 
     async def unsent_messages(self, code: str) -> list[OutboxMessage]:
-        """A record's events without a sent marker; a record with none left stops being pending.
-
-        Sweeps only: on FerretDB each lookup here is a scan.
-        """
+        """A record's events without a sent marker; a record with none left stops being pending."""
         doc = await self.records.find_one({"_id": code}, {"outbox": 1})
         if doc is None:
             return []
@@ -174,16 +154,17 @@ class RecordStore:
 
     async def stale_pending(self, limit: int, lease: timedelta) -> list[str]:
         """Records whose events are still unsent after their lease: a relay died, or the broker
-        was down. Leased again so that other relays leave them alone for a while.
-
-        A full scan on FerretDB, an index range on MongoDB; run rarely (start-up, sweeps).
-        """
+        was down. Each is leased again by one atomic update, so of two relays sweeping at once
+        only one takes a record; the other leaves it alone until the new lease ends."""
         now = datetime.now(UTC)  # leases use real time, never a test clock
         due = {"outbox_pending": True, "outbox_lease_until": {"$lte": now}}
-        codes = [doc["_id"] async for doc in self.records.find(due, {"_id": 1}).limit(limit)]
-        for code in codes:
-            await self.records.update_one({"_id": code},
-                                          {"$set": {"outbox_lease_until": now + lease}})
+        codes: list[str] = []
+        while len(codes) < limit:
+            doc = await self.records.find_one_and_update(
+                due, {"$set": {"outbox_lease_until": now + lease}}, projection={"_id": 1})
+            if doc is None:
+                break
+            codes.append(doc["_id"])
         return codes
 
 

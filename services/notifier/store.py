@@ -16,10 +16,10 @@
 * `results`: the final status of a notification with its outcome message, inserted once, and
   `published` until a sweep sees its marker in `published`.
 
-FerretDB 1.x facts (see services/intake/store.py): only an exact `{"_id": value}` find uses an
-index, and an update or delete by `_id` scans the collection (17 ms at 4,000 documents against
-2 ms at 400, and one bulk of 100 updates stalled the server), while inserts stay cheap. So the hot
-path only inserts and reads by `_id`; sweeps alone scan, read flags and clear them in bulk.
+Every once-only step is an insert against a unique `_id`, which settles a race between two
+processes (or a process and its restarted self) in the database; sweeps read the flags and clear
+them in bulk. `parked`, `results` and `published` are the notifier's own parking place and
+outbox, to be replaced by the runtime's shared ones.
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ from .domain import KnownRecord
 
 Document = dict[str, Any]
 _WRITERS = 8
-"""Requests in flight at once: more only queue up on the server (FerretDB's SQLite stalls)."""
+"""Requests in flight at once: enough to hide a round trip's latency, few enough that a burst
+does not take every connection of the pool."""
 
 
 def claim_id(notification_id: str, attempt: int) -> str:

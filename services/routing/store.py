@@ -1,9 +1,9 @@
 """Routing's MongoDB port: table versions (insert-only) and one route document per record.
 
 A route document keeps the record's routing state, the ids of the events already applied, and
-the messages its decisions produced, each tagged with its cause. Lookups are by `_id`; a new
-record's route is a single insert (FerretDB 1.x scans a collection for any lookup or update, so
-the hot path avoids both).
+the messages its decisions produced, each tagged with its cause. The hot path reads and writes
+by `_id`: a new record's route is a single insert, whose unique `_id` also settles a redelivered
+submission.
 """
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ class RouteStore:
 
     async def create_indexes(self) -> None:
         await self.routes.create_index([("status", ASCENDING), ("department", ASCENDING)])
+        await self.routes.create_index([("unsent", ASCENDING)],
+                                       partialFilterExpression={"unsent": True})
 
     # --- table versions -----------------------------------------------------------------------
 
@@ -77,12 +79,12 @@ class RouteStore:
         await self.routes.update_one({"_id": code}, {"$set": {"unsent": False}})
 
     async def unsent(self) -> AsyncIterator[Document]:
-        """Routes a crash left with a reorganisation's messages unsent (a scan on FerretDB)."""
+        """Routes a crash left with a reorganisation's messages unsent (start-up only)."""
         async for doc in self.routes.find({"unsent": True}):
             yield doc
 
     async def held_by(self, departments: set[str]) -> AsyncIterator[Document]:
-        """Open routes held by these departments (a scan on FerretDB; run on table changes)."""
+        """Open routes held by these departments (run on table changes)."""
         async for doc in self.routes.find({"status": "routed",
                                            "department": {"$in": sorted(departments)}}):
             yield doc

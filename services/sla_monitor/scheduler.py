@@ -40,7 +40,8 @@ SOURCE = "/motcua/sla_monitor"
 Document = dict[str, Any]
 _SET_ASIDE = timedelta(minutes=15)
 _WRITERS = 8
-"""Saves in flight at once: more only queue up on the server (FerretDB's SQLite stalls)."""
+"""Saves in flight at once: enough to hide a round trip's latency, few enough that a burst of
+due deadlines does not take every connection of the pool."""
 _LAG_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600)
 
 

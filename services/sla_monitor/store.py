@@ -9,10 +9,9 @@
   (they travel on other topics); replayed when the submission comes.
 * `refusals`: events refused with a reason, for the operators.
 
-On FerretDB 1.x no query uses an index, so every lookup scans; an update is a read-modify-write
-without isolation, so the compare-and-set below is atomic on MongoDB only. Within one process the
-monitor serialises each record's changes itself; alerts stay exactly-once everywhere because their
-claims are inserts.
+The compare-and-set on the revision is one atomic update, so of two instances saving the same
+record one wins and the other reloads; within one process the monitor also serialises each
+record's changes itself. Alerts are exactly-once because their claims are unique inserts.
 """
 
 from __future__ import annotations

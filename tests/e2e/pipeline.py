@@ -53,7 +53,7 @@ async def start(services: ServiceFleet, *names: str) -> None:
 
 
 async def drop_databases(endpoints: Endpoints, unique: str) -> None:
-    """The services' databases of this test: FerretDB keeps every one on disk otherwise."""
+    """The services' databases of this test, so that a long session's mongod stays small."""
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(endpoints.mongodb_uri)
     try:
         for name in SERVICES:
@@ -79,7 +79,7 @@ def applications(count: int, unique: str, *, seed: int, preferred: str | None = 
 
 async def submit(intake_url: str, bodies: Iterable[dict[str, Any]], *, concurrency: int = 4
                  ) -> list[str]:
-    """POST each application to intake (few at a time: FerretDB serialises writes); the codes."""
+    """POST each application to intake, a few at a time as a portal would; the codes."""
     gate = asyncio.Semaphore(concurrency)
 
     async def one(client: httpx.AsyncClient, body: dict[str, Any]) -> str:

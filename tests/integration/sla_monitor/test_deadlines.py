@@ -1,4 +1,4 @@
-"""Deadlines through the running monitor on the real Kafka and FerretDB: alerts, pauses, closing."""
+"""Deadlines through the running monitor on the real Kafka and MongoDB: alerts, pauses, closing."""
 
 from __future__ import annotations
 

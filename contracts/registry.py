@@ -26,6 +26,7 @@ ALL_MODELS: tuple[PayloadClass, ...] = (
     department_v1.RecordRejected,
     department_v1.ResultReturned,
     department_v1.DelayReported,
+    department_v1.UpdateRefused,
     sla_v1.DeadlineWarning,
     sla_v1.DeadlineBreached,
     sla_v1.EscalationRaised,
@@ -86,8 +87,17 @@ class Registry:
         )
 
     def models_for_topic(self, topic: str) -> tuple[PayloadClass, ...]:
-        """The classes that may travel on ``topic`` (any ``routed.<code>.v1`` counts as one)."""
-        wanted = topics.DEPARTMENT_TOPIC_MARKER if topics.is_department_topic(topic) else topic
+        """The classes that may travel on ``topic`` (any ``routed.<code>.v1`` counts as one, and
+        so does any ``feedback.<code>.v1``; a department's ``updates.<code>.v1`` carries the same
+        classes as the checked ``records.department-updates.v1``)."""
+        if topics.is_department_topic(topic):
+            wanted = topics.DEPARTMENT_TOPIC_MARKER
+        elif topics.is_feedback_topic(topic):
+            wanted = topics.FEEDBACK_TOPIC_MARKER
+        elif topics.sender_of(topic) is not None:
+            wanted = topics.DEPARTMENT_UPDATES
+        else:
+            wanted = topic
         return tuple(model for model in self._by_key.values() if model.topic == wanted)
 
 

@@ -10,16 +10,26 @@ from typing import Final
 RECORDS_SUBMITTED: Final = "records.submitted.v1"
 RECORDS_ROUTED: Final = "records.routed.v1"
 DEPARTMENT_UPDATES: Final = "records.department-updates.v1"
+"""Department updates routing checked and accepted, in each record's order: the only source of
+department updates the other services trust. Routing alone writes it."""
 SLA_ALERTS: Final = "sla.alerts.v1"
 NOTIFICATION_OUTCOMES: Final = "notifications.outcomes.v1"
 
 # Stands for "routed.<department code>.v1" where a payload class must name its topic.
 DEPARTMENT_TOPIC_MARKER: Final = "routed.{department_code}.v1"
+# A department's own inbound topic (only it writes there) and its feedback topic (only it reads).
+UPDATES_TOPIC_MARKER: Final = "updates.{department_code}.v1"
+FEEDBACK_TOPIC_MARKER: Final = "feedback.{department_code}.v1"
 
 # A department code becomes part of a topic name, so it keeps to Kafka's topic charset.
 DEPARTMENT_CODE_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 _DEPARTMENT_CODE = re.compile(DEPARTMENT_CODE_PATTERN)
-_DEPARTMENT_TOPIC = re.compile(r"^routed\.(?P<code>[A-Za-z0-9][A-Za-z0-9._-]{0,63})\.v1$")
+_CODE_IN_TOPIC = r"(?P<code>[A-Za-z0-9][A-Za-z0-9._-]{0,63})"
+_DEPARTMENT_TOPIC = re.compile(rf"^routed\.{_CODE_IN_TOPIC}\.v1$")
+_UPDATES_TOPIC = re.compile(rf"^updates\.{_CODE_IN_TOPIC}\.v1$")
+_FEEDBACK_TOPIC = re.compile(rf"^feedback\.{_CODE_IN_TOPIC}\.v1$")
+UPDATES_TOPIC_PATTERN: Final = _UPDATES_TOPIC.pattern
+"""Every department's inbound topic, as a regular expression over logical topic names."""
 _TOPIC_NAME = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
 
 DEAD_LETTER_SUFFIX: Final = ".dlq"
@@ -39,6 +49,37 @@ def department_code_of(topic: str) -> str | None:
     """The department code inside a department topic name, or None for any other topic."""
     match = _DEPARTMENT_TOPIC.fullmatch(topic)
     return match.group("code") if match else None
+
+
+def updates_topic(department_code: str) -> str:
+    """The topic a department writes its updates to: the topic names the sender."""
+    department_topic(department_code)  # the same charset check
+    return UPDATES_TOPIC_MARKER.format(department_code=department_code)
+
+
+def feedback_topic(department_code: str) -> str:
+    """The topic on which a department hears why routing refused one of its updates."""
+    department_topic(department_code)
+    return FEEDBACK_TOPIC_MARKER.format(department_code=department_code)
+
+
+def sender_of(topic: str) -> str | None:
+    """The department whose inbound topic this is, or None for any other topic."""
+    match = _UPDATES_TOPIC.fullmatch(topic)
+    return match.group("code") if match else None
+
+
+def is_feedback_topic(topic: str) -> bool:
+    """Whether ``topic`` is some department's ``feedback.<code>.v1`` topic."""
+    return _FEEDBACK_TOPIC.fullmatch(topic) is not None
+
+
+def owner_of(topic: str) -> str | None:
+    """The department a per-department topic (routed, updates, feedback) belongs to."""
+    for pattern in (_DEPARTMENT_TOPIC, _UPDATES_TOPIC, _FEEDBACK_TOPIC):
+        if match := pattern.fullmatch(topic):
+            return match.group("code")
+    return None
 
 
 def is_department_topic(topic: str) -> bool:
@@ -94,3 +135,17 @@ def department_topic_spec(department_code: str) -> TopicSpec:
     return TopicSpec(
         department_topic(department_code), OTHER_TOPIC_PARTITIONS, RECORD_TOPIC_RETENTION
     )
+
+
+def department_topics(department_code: str) -> tuple[str, str, str]:
+    """A department's three topics: what it receives, what it answers, and why an answer was
+    refused. Routing creates them together when it first assigns the department a record."""
+    return (department_topic(department_code), updates_topic(department_code),
+            feedback_topic(department_code))
+
+
+def per_department_spec(topic: str) -> TopicSpec | None:
+    """The spec of any per-department topic, or None for another topic."""
+    if owner_of(topic) is None:
+        return None
+    return TopicSpec(topic, OTHER_TOPIC_PARTITIONS, RECORD_TOPIC_RETENTION)

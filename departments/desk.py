@@ -2,7 +2,8 @@
 
 It reads the department's own topic `routed.<code>.v1` (CloudEvents Kafka binding, binary mode:
 `ce_*` headers, JSON body), decides what to do with each record it is assigned, and answers on
-`records.department-updates.v1`, keyed by the record code:
+its own `updates.<code>.v1`, keyed by the record code. Routing checks every answer; what it
+refuses comes back on `feedback.<code>.v1` with the reason (kept in `refused` here):
 
 * accept (RecordAccepted), or return it as not ours (RecordReturnedMisrouted, with a reason);
 * ask the applicant for a supplement (SupplementRequested), later resolve (RecordResolved).
@@ -11,7 +12,10 @@ Rules it keeps, and a department's own implementation must keep too:
 * consumer group of its own, offsets committed only after the answer is acknowledged by Kafka;
 * at-least-once: the same assignment may arrive twice, so answer with the same event id
   (here derived from the assignment's event id), and routing applies it once;
-* never answer for a record that was not assigned to this department.
+* never answer for a record that was not assigned to this department;
+* stamp each answer with the time it happened (a clock kept right by NTP): not ahead of routing's
+  clock by more than five minutes, never before the assignment or the previous answer.
+See contracts/README.md for the whole list.
 
 Run one: `python -m departments.desk SO-TU-PHAP --accept` (see `--help`).
 """
@@ -39,6 +43,7 @@ from contracts.department.v1 import (
     RecordResolved,
     RecordReturnedMisrouted,
     SupplementRequested,
+    UpdateRefused,
 )
 from contracts.envelope import Envelope, decode, encode
 
@@ -58,14 +63,17 @@ async def _raw(message: StreamMessage[object]) -> bytes:
 
 class DepartmentDesk:
     def __init__(self, code: str, bootstrap_servers: str, policy: Policy, *,
-                 namespace: str = "", group: str | None = None) -> None:
+                 namespace: str = "", group: str | None = None,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.code = code
         self.namespace = namespace
         self.broker = KafkaBroker(bootstrap_servers, client_id=f"desk-{code}",
                                   logger=logging.getLogger(f"desk.{code}"),
                                   log_level=logging.DEBUG)
         self.answered: list[Envelope[DepartmentUpdate]] = []
+        self.refused: list[UpdateRefused] = []
         self._policy = policy
+        self._clock = clock
 
         @self.broker.subscriber(f"{namespace}{topics.department_topic(code)}",
                                 group_id=group or f"desk-{code}", auto_offset_reset="earliest",
@@ -80,12 +88,23 @@ class DepartmentDesk:
             for n, update in enumerate(await self._policy(envelope.data)):
                 await self._answer(update, answer_id(envelope.id, n))
 
+        @self.broker.subscriber(f"{namespace}{topics.feedback_topic(code)}",
+                                group_id=f"{group or f'desk-{code}'}-feedback",
+                                auto_offset_reset="earliest", ack_policy=AckPolicy.NACK_ON_ERROR,
+                                decoder=_raw)
+        async def on_feedback(message: KafkaMessage) -> None:
+            record = message.raw_message
+            assert not isinstance(record, tuple), "one message at a time"
+            refused = decode(record.key, record.value, record.headers).narrow(UpdateRefused).data
+            log.warning("routing refused an answer: %s (%s)", refused.reason, refused.detail)
+            self.refused.append(refused)
+
     async def _answer(self, update: DepartmentUpdate, event_id: str) -> None:
         envelope = Envelope.wrap(update, source=f"/departments/{self.code}",
-                                 time=datetime.now(UTC), id=event_id)
+                                 time=self._clock(), id=event_id)
         message = encode(envelope)
         await self.broker.publish(message.value,
-                                  topic=f"{self.namespace}{topics.DEPARTMENT_UPDATES}",
+                                  topic=f"{self.namespace}{topics.updates_topic(self.code)}",
                                   key=message.key, headers=message.header_map())
         self.answered.append(envelope)
 

@@ -109,3 +109,31 @@ class DelayReported(DepartmentUpdate):
 
     reason: Reason
     new_appointment: Timestamp
+
+
+UpdateRefusalReason = Literal[
+    "unreadable",
+    "sender_mismatch",
+    "unknown_record",
+    "not_holder",
+    "not_allowed_now",
+    "from_the_future",
+    "before_last_event",
+]
+"""Why routing refused a department's update; the detail says more."""
+
+
+class UpdateRefused(EventPayload):
+    """Routing refused an update a department sent: nothing changed anywhere. On the sender's
+    own `feedback.<code>.v1`, keyed by the record code."""
+
+    event_type = "vn.motcua.record.update-refused"
+    topic = topics.FEEDBACK_TOPIC_MARKER
+
+    record_code: RecordCode
+    department_code: DepartmentCode
+    """The sender: the department whose `updates.<code>.v1` the update came on."""
+    refused_event_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    refused_event_type: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    reason: UpdateRefusalReason
+    detail: Reason

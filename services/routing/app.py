@@ -26,7 +26,8 @@ def create_app(settings: RoutingSettings | None = None, clock: Clock | None = No
     catalog, units = load_catalog(), load_units()
     store = RouteStore(lambda: runtime.db)
     versions = TableVersions(store, catalog, units)
-    dispatcher = Dispatcher(runtime, store, versions, catalog, units, settings.max_bounces)
+    dispatcher = Dispatcher(runtime, store, versions, catalog, units, settings.max_bounces,
+                            settings.update_clock_skew_s)
 
     async def prepare() -> None:
         await store.create_indexes()
@@ -43,9 +44,13 @@ def create_app(settings: RoutingSettings | None = None, clock: Clock | None = No
             if (await versions.refresh()).version != before:
                 await dispatcher.reorganise()
 
-    runtime.declare_topics(topics.RECORDS_ROUTED, topics.department_topic(MANUAL_QUEUE))
+    runtime.declare_topics(topics.RECORDS_ROUTED, topics.DEPARTMENT_UPDATES,
+                           *topics.department_topics(MANUAL_QUEUE))
     runtime.subscribe(topics.RECORDS_SUBMITTED, dispatcher.on_submitted)
-    runtime.subscribe(topics.DEPARTMENT_UPDATES, dispatcher.on_update)
+    # Its own group: a department's first topic joining the pattern rebalances this consumer
+    # only, never the one routing new submissions.
+    runtime.subscribe_pattern(topics.UPDATES_TOPIC_PATTERN, dispatcher.on_update,
+                              group=f"{settings.consumer_group}-gate")
     runtime.on_start(prepare)
     runtime.run_in_background(follow_tables)
     app = runtime.asgi(

@@ -1,4 +1,5 @@
-"""Applies events to routes: route a new record, move a returned one, follow a reorganisation.
+"""Applies events to routes: route a new record, gate its holder's updates, move a returned one,
+follow a reorganisation.
 
 Each step stores the new state together with the messages it produced (each tagged with the
 event that caused it), then sends them. A redelivered event changes nothing and re-sends its own
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from prometheus_client import Counter
@@ -23,12 +24,14 @@ from reference.catalog import Catalog
 from reference.errors import UnknownProcedure
 from reference.units import Units
 from services.runtime.clock import Clock
+from services.runtime.consumer import Delivery
 from services.runtime.errors import PoisonMessage
 from services.runtime.outbox import send_stored, stored_message
 from services.runtime.service import ServiceRuntime
 
 from .decide import Decision, RouteInput, next_candidate, route, successor_for
 from .directory import MANUAL_QUEUE
+from .gate import GateRefusal, Holding, check, later, stage_after
 from .store import RouteStore
 from .versions import TableVersions
 
@@ -41,7 +44,7 @@ Kind = Literal["routed", "rerouted", "manual"]
 
 class Dispatcher:
     def __init__(self, runtime: ServiceRuntime, store: RouteStore, versions: TableVersions,
-                 catalog: Catalog, units: Units, max_bounces: int) -> None:
+                 catalog: Catalog, units: Units, max_bounces: int, skew_s: float) -> None:
         self._runtime = runtime
         self._store = store
         self._versions = versions
@@ -51,6 +54,9 @@ class Dispatcher:
         self._clock: Clock = runtime.clock
         self._decisions = Counter("motcua_routing_decisions", "routing decisions",
                                   ["decision", "department"], registry=runtime.metrics)
+        self._gate = Counter("motcua_routing_department_updates", "department updates the gate "
+                             "forwarded or refused", ["outcome", "reason"], registry=runtime.metrics)
+        self._skew = timedelta(seconds=skew_s)
 
     # --- records.submitted.v1 -----------------------------------------------------------------
 
@@ -68,8 +74,9 @@ class Dispatcher:
                                     handling_level=procedure.handling_level,
                                     administrative_unit_code=unit), table, self._units)
         kind: Kind = "manual" if decision.department_code == MANUAL_QUEUE else "routed"
+        now = self._clock.now()
         messages = _caused_by(envelope.id, self._messages(
-            record, decision, kind, attempt=1, version=table.version, previous=None))
+            record, decision, kind, now=now, attempt=1, version=table.version, previous=None))
         route_doc = {
             "_id": record.record_code, "record": record.model_dump(mode="json"),
             "procedure_code": procedure.code, "agency_kind": procedure.agency_kind,
@@ -77,6 +84,7 @@ class Dispatcher:
             "department": decision.department_code, "attempt": 1,
             "returned_by": [], "candidates_left": list(decision.candidates_left),
             "table_version": table.version, "status": _status(kind),
+            "stage": "assigned", "last_event_at": now,
             "applied": [envelope.id], "outbox": messages,
         }
         if not await self._store.create(route_doc):
@@ -89,49 +97,85 @@ class Dispatcher:
         self._decisions.labels(decision=kind, department=decision.department_code).inc()
         await self._send(messages, envelope.id)
 
-    # --- records.department-updates.v1 --------------------------------------------------------
+    # --- updates.<department>.v1: the gate ---------------------------------------------------
 
-    async def on_update(self, envelope: Envelope[Any]) -> None:
+    async def on_update(self, envelope: Envelope[Any], delivery: Delivery) -> None:
+        """Check a department's update (the topic names the sender); forward it to the topic
+        the other services trust, or tell the sender why not. Each answer is kept before it
+        is sent, so a redelivered update gets the same answer."""
+        sender = topics.sender_of(delivery.topic)
+        if sender is None:
+            raise PoisonMessage("not_an_inbound_topic", f"{delivery.topic} is no department's")
         update = envelope.data
+        doc = None
+        if isinstance(update, department.DepartmentUpdate):
+            doc = await self._store.get(update.record_code)
+            if doc is not None and envelope.id in doc["applied"]:
+                await self._send(doc["outbox"], envelope.id)
+                return
+        kept = await self._store.refusal(sender, envelope.id)
+        if kept is not None:
+            await self._send([kept["message"]], None)
+            return
         if not isinstance(update, department.DepartmentUpdate):
+            await self._refuse(envelope, sender, GateRefusal(
+                "unreadable", f"{envelope.type} is not a department update"))
             return
-        doc = await self._store.get(update.record_code)
-        if doc is None:
-            raise PoisonMessage("unknown_record", "an update for a record routing never saw")
-        if envelope.id in doc["applied"]:
-            await self._send(doc["outbox"], envelope.id)
+        holding = None if doc is None else _holding(doc)
+        refusal = check(update, sender=sender, at=envelope.time, now=self._clock.now(),
+                        holding=holding, skew=self._skew)
+        if refusal is not None:
+            await self._refuse(envelope, sender, refusal)
             return
-        table = self._versions.current
-        if table.department(update.department_code) is None:
-            raise PoisonMessage("unknown_department",
-                                f"department {update.department_code} is not in the directory "
-                                f"(table v{table.version})")
-        if update.department_code != doc["department"]:
-            raise PoisonMessage("not_holder",
-                                f"department {update.department_code} does not hold the record; "
-                                f"{doc['department']} does")
+        assert doc is not None and holding is not None
+        forward = {**stored_message(topics.DEPARTMENT_UPDATES, envelope, envelope.traceparent),
+                   "cause": envelope.id}
+        last = later(holding.last_event_at, envelope.time)
         if isinstance(update, department.RecordReturnedMisrouted):
-            await self._bounce(doc, envelope.id, update.department_code)
-        elif isinstance(update, CLOSING):
-            await self._store.apply(doc["_id"], envelope.id, {"status": "closed"}, [])
-        else:
-            await self._store.apply(doc["_id"], envelope.id, {}, [])
+            await self._bounce(doc, envelope.id, update.department_code, forward)
+            return
+        changes: dict[str, Any] = {"stage": stage_after(update, holding.stage), "last_event_at": last}
+        if isinstance(update, CLOSING):
+            changes["status"] = "closed"
+        await self._store.apply(doc["_id"], envelope.id, changes, [forward])
+        self._gate.labels(outcome="accepted", reason="").inc()
+        await self._send([forward], envelope.id)
 
-    async def _bounce(self, doc: dict[str, Any], event_id: str, returned_by: str) -> None:
+    async def _refuse(self, envelope: Envelope[Any], sender: str, refusal: GateRefusal) -> None:
+        code = envelope.record_id
+        refused = department.UpdateRefused(
+            record_code=code, department_code=sender, refused_event_id=envelope.id,
+            refused_event_type=envelope.type, reason=refusal.reason, detail=refusal.detail)
+        feedback = Envelope.wrap(refused, source=SOURCE, time=self._clock.now(),
+                                 id=_derived_id(f"refused:{sender}:{envelope.id}", 0),
+                                 traceparent=envelope.traceparent)
+        message = await self._store.refuse(
+            sender, envelope.id, stored_message(topics.feedback_topic(sender), feedback))
+        self._gate.labels(outcome="refused", reason=refusal.reason).inc()
+        log.warning("department update refused", extra={
+            "event_id": envelope.id, "event_type": envelope.type, "department": sender,
+            "reason": refusal.reason})
+        await self._send([message], None)
+
+    async def _bounce(self, doc: dict[str, Any], event_id: str, returned_by: str,
+                      forward: dict[str, Any]) -> None:
         table = self._versions.current
         attempt = int(doc["attempt"]) + 1
         decision = next_candidate(tuple(doc["candidates_left"]), returned_by, attempt,
                                   self._max_bounces, table)
         kind: Kind = "manual" if decision.department_code == MANUAL_QUEUE else "rerouted"
         record = RecordSubmitted.model_validate(doc["record"])
-        messages = self._messages(record, decision, kind, attempt=attempt,
-                                  version=table.version, previous=returned_by)
-        messages = _caused_by(event_id, messages)
+        now = self._clock.now()
+        messages = [forward, *_caused_by(event_id, self._messages(
+            record, decision, kind, now=now, attempt=attempt, version=table.version,
+            previous=returned_by))]
         await self._store.apply(doc["_id"], event_id, {
             "department": decision.department_code, "attempt": attempt,
             "returned_by": [*doc["returned_by"], returned_by],
             "candidates_left": list(decision.candidates_left), "status": _status(kind),
+            "stage": "assigned", "last_event_at": later(_as_utc(doc.get("last_event_at")), now),
         }, messages)
+        self._gate.labels(outcome="accepted", reason="").inc()
         self._decisions.labels(decision=kind, department=decision.department_code).inc()
         await self._send(messages, event_id)
 
@@ -169,12 +213,15 @@ class Dispatcher:
                                 reason=f"{doc['department']} dissolved in table "
                                        f"v{table.version}; successor {successor}")
             record = RecordSubmitted.model_validate(doc["record"])
+            now = self._clock.now()
             messages = _caused_by(step, self._messages(
-                record, decision, kind, attempt=int(doc["attempt"]) + 1, version=table.version,
-                previous=doc["department"], ids_from=f"{record.record_code}:{step}"))
+                record, decision, kind, now=now, attempt=int(doc["attempt"]) + 1,
+                version=table.version, previous=doc["department"],
+                ids_from=f"{record.record_code}:{step}"))
             await self._store.apply(doc["_id"], step, {
                 "department": successor, "attempt": int(doc["attempt"]) + 1,
                 "candidates_left": [], "table_version": table.version, "status": _status(kind),
+                "stage": "assigned", "last_event_at": later(_as_utc(doc.get("last_event_at")), now),
                 "unsent": True,
             }, messages)
             self._decisions.labels(decision=kind, department=successor).inc()
@@ -189,9 +236,8 @@ class Dispatcher:
     # --- messages -----------------------------------------------------------------------------
 
     def _messages(self, record: RecordSubmitted, decision: Decision, kind: Kind, *,
-                  attempt: int, version: int, previous: str | None,
+                  now: datetime, attempt: int, version: int, previous: str | None,
                   ids_from: str | None = None) -> list[dict[str, Any]]:
-        now: datetime = self._clock.now()
         code = decision.department_code
         assigned = department.RecordAssigned(record=record, department_code=code,
                                              attempt=attempt, rule_version=version, routed_at=now)
@@ -209,11 +255,16 @@ class Dispatcher:
                            Envelope.wrap(routed, source=SOURCE, time=now, id=ids[1])),
         ]
 
-    async def _send(self, outbox: list[dict[str, Any]], cause: str) -> None:
-        """Send the stored messages one event caused, and wait until Kafka has them."""
-        messages = [message for message in outbox if message.get("cause") == cause]
+    async def _send(self, outbox: list[dict[str, Any]], cause: str | None) -> None:
+        """Send the stored messages one event caused (all of them for None), and wait until
+        Kafka has them. A department's first assignment creates its three topics."""
+        messages = [m for m in outbox if cause is None or m.get("cause") == cause]
         for message in messages:
-            await self._runtime.ensure_topic(message["topic"])
+            owner = topics.owner_of(message["topic"])
+            if owner is not None:
+                await self._runtime.ensure_topic(*topics.department_topics(owner))
+            else:
+                await self._runtime.ensure_topic(message["topic"])
         await send_stored(self._runtime.broker, self._runtime.settings, messages)
 
 
@@ -223,6 +274,16 @@ def _caused_by(cause: str, messages: list[dict[str, Any]]) -> list[dict[str, Any
 
 def _derived_id(seed: str, n: int) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"motcua-routing:{seed}:{n}"))
+
+
+def _holding(doc: dict[str, Any]) -> Holding:
+    return Holding(department_code=doc["department"], stage=doc.get("stage"),
+                   last_event_at=_as_utc(doc.get("last_event_at")))
+
+
+def _as_utc(value: datetime | None) -> datetime | None:
+    """MongoDB gives datetimes back naive, in UTC."""
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 def _status(kind: Kind) -> str:

@@ -23,5 +23,9 @@ class RoutingSettings(ServiceSettings):
         "current", description="tables seeded into an empty database: 'current' (v1 and the "
                                "2025 reform, v2) or 'pre-reform' (v1 only, to demonstrate the "
                                "reorganisation by publishing v2)")
+    update_clock_skew_s: float = Field(
+        300.0, ge=0, le=3600,
+        description="how far ahead of routing's clock a department's update may be stamped (the "
+                    "SLA monitor's own tolerance is the same five minutes)")
     table_refresh_s: float = Field(10.0, gt=0,
                                    description="how often to look for a table another instance published")

@@ -28,6 +28,11 @@ class RouteStore:
         return self._db()["routes"]
 
     @property
+    def refusals(self) -> AsyncCollection[Document]:
+        """Updates the gate refused, by `<sender>:<event id>`, with the feedback message."""
+        return self._db()["refusals"]
+
+    @property
     def tables(self) -> AsyncCollection[Document]:
         return self._db()["tables"]
 
@@ -73,6 +78,20 @@ class RouteStore:
         await self.routes.update_one({"_id": code}, {
             "$set": changes,
             "$push": {"applied": event_id, "outbox": {"$each": messages}}})
+
+    async def refusal(self, sender: str, event_id: str) -> Document | None:
+        return await self.refusals.find_one({"_id": f"{sender}:{event_id}"})
+
+    async def refuse(self, sender: str, event_id: str, message: Document) -> Document:
+        """Keep the gate's refusal of an update; the one kept first if a redelivery raced it."""
+        key = f"{sender}:{event_id}"
+        try:
+            await self.refusals.insert_one({"_id": key, "message": message})
+        except DuplicateKeyError:
+            kept = await self.refusals.find_one({"_id": key})
+            if kept is not None:
+                return dict(kept["message"])
+        return message
 
     async def mark_sent(self, code: str) -> None:
         """A reorganisation's messages went out (consumer paths need no mark: Kafka redelivers)."""

@@ -28,6 +28,20 @@ log = logging.getLogger(__name__)
 EventHandler = Callable[[Envelope[Any]], Awaitable[None]]
 
 
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """Where a message came from, for a handler whose decision depends on it (routing's gate:
+    the inbound topic names the sender)."""
+
+    topic: str
+    """The logical topic, without the namespace."""
+    partition: int
+    offset: int
+
+
+SourcedHandler = Callable[[Envelope[Any], Delivery], Awaitable[None]]
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """Transient failures are retried for as long as it takes (a good message is never
@@ -75,11 +89,12 @@ class DeadLetters:
 class EventProcessor:
     """The per-message decision: decode, handle with retries, or dead-letter. No Kafka client here."""
 
-    def __init__(self, handler: EventHandler, dead_letters: DeadLetters,
-                 retry: RetryPolicy | None = None) -> None:
+    def __init__(self, handler: SourcedHandler, dead_letters: DeadLetters,
+                 retry: RetryPolicy | None = None, *, namespace: str = "") -> None:
         self._handler = handler
         self._dead_letters = dead_letters
         self._retry = retry or RetryPolicy()
+        self._namespace = namespace
 
     async def process(self, record: ConsumerRecord[bytes, bytes]) -> None:
         try:
@@ -94,12 +109,14 @@ class EventProcessor:
         await self._handle(record, envelope)
 
     async def _handle(self, record: ConsumerRecord[bytes, bytes], envelope: Envelope[Any]) -> None:
+        delivery = Delivery(record.topic.removeprefix(self._namespace), record.partition,
+                            record.offset)
         attempt = 0
         unexpected = 0
         while True:
             attempt += 1
             try:
-                await self._handler(envelope)
+                await self._handler(envelope, delivery)
                 return
             except PoisonMessage as error:
                 await self._dead_letters.send(record, error.reason, error.detail)

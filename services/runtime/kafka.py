@@ -14,7 +14,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 
 from contracts.envelope import Envelope
-from contracts.topics import CORE_TOPICS, TopicSpec, department_code_of, department_topic_spec
+from contracts.topics import CORE_TOPICS, TopicSpec, per_department_spec
 
 from .outbox import wire_message
 from .settings import ServiceSettings
@@ -34,6 +34,7 @@ def build_broker(settings: ServiceSettings, tracer_provider: TracerProvider) -> 
         enable_idempotence=True,
         acks="all",
         allow_auto_create_topics=False,
+        metadata_max_age_ms=int(settings.kafka_metadata_max_age_s * 1000),
     )
 
 
@@ -65,13 +66,13 @@ class EventPublisher:
 
 def topic_spec(name: str) -> TopicSpec:
     """How a logical topic is created: the contract's spec, or a department topic's."""
-    for spec in CORE_TOPICS:
-        if spec.name == name:
-            return spec
-    department = department_code_of(name)
-    if department is None:
-        raise ValueError(f"topic {name!r} is neither a core topic nor a department topic")
-    return department_topic_spec(department)
+    for core in CORE_TOPICS:
+        if core.name == name:
+            return core
+    spec = per_department_spec(name)
+    if spec is None:
+        raise ValueError(f"topic {name!r} is neither a core topic nor a department's topic")
+    return spec
 
 
 async def ensure_topics(settings: ServiceSettings, names: Iterable[str]) -> set[str]:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from datetime import timedelta
 from typing import Any
@@ -21,8 +22,10 @@ from prometheus_client import CollectorRegistry
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
+from contracts.envelope import Envelope
+
 from .clock import Clock, MovableClock, SystemClock
-from .consumer import DeadLetters, EventHandler, EventProcessor, RetryPolicy
+from .consumer import DeadLetters, Delivery, EventHandler, EventProcessor, RetryPolicy, SourcedHandler
 from .health import health_router, metrics_router, test_clock_router
 from .kafka import EventPublisher, build_broker, ensure_topics
 from .problems import CHASSIS_PATHS, BodyLimitMiddleware, document_problems, install_problem_handlers
@@ -99,28 +102,48 @@ class ServiceRuntime:
                   group: str | None = None, retry: RetryPolicy | None = None) -> None:
         """Consume logical topics (one consumer, one group join) with an explicit at-least-once
         policy and dead-lettering."""
-        group_id = self.settings.group(group)
         names = [topic] if isinstance(topic, str) else list(topic)
         self._topics.update(names)
+
+        async def plain(envelope: Envelope[Any], delivery: Delivery) -> None:
+            await handler(envelope)
+
+        self._consume(plain, group, retry, topics=[self.settings.topic(name) for name in names])
+
+    def subscribe_pattern(self, pattern: str, handler: SourcedHandler, *, group: str,
+                          retry: RetryPolicy | None = None) -> None:
+        """Consume every logical topic matching `pattern` (a regular expression over logical
+        names), those created later included: they join at the next metadata refresh
+        (`KAFKA_METADATA_MAX_AGE_S`). The handler is told which topic each message came on."""
+        physical = f"^{re.escape(self.settings.topic_namespace)}{pattern.removeprefix('^')}"
+        self._consume(handler, group, retry, pattern=physical)
+
+    def _consume(self, handler: SourcedHandler, group: str | None, retry: RetryPolicy | None, *,
+                 topics: Sequence[str] = (), pattern: str | None = None) -> None:
+        group_id = self.settings.group(group)
         processor = EventProcessor(
-            handler, DeadLetters(self.broker, self.settings.service_name, group_id), retry)
+            handler, DeadLetters(self.broker, self.settings.service_name, group_id), retry,
+            namespace=self.settings.topic_namespace)
 
         @self.broker.subscriber(
-            *(self.settings.topic(name) for name in names),
+            *topics,
             group_id=group_id,
             ack_policy=AckPolicy.NACK_ON_ERROR,
             auto_offset_reset="earliest",
             decoder=_body_as_is,
             parser=_tolerant_parser,
+            pattern=pattern,
         )
         async def consume(message: KafkaMessage) -> None:
             await processor.process(message.raw_message)
 
-    async def ensure_topic(self, topic: str) -> None:
-        """Create a logical topic on first use (department topics appear with departments)."""
-        if topic not in self._ensured:
-            await ensure_topics(self.settings, [topic])
-            self._ensured.add(topic)
+    async def ensure_topic(self, topic: str, *together: str) -> None:
+        """Create logical topics on first use (department topics appear with departments), in
+        one admin call for `topic` and those `together` with it."""
+        missing = [name for name in (topic, *together) if name not in self._ensured]
+        if missing:
+            await ensure_topics(self.settings, missing)
+            self._ensured.update(missing)
 
     def on_start(self, hook: Hook) -> None:
         """Run once connected, before consuming (e.g. create indexes)."""

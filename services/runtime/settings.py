@@ -45,6 +45,10 @@ class ServiceSettings(BaseSettings):
     kafka_replication_factor: int = Field(
         1, ge=1, validation_alias=AliasChoices("KAFKA_REPLICATION_FACTOR"),
         description="replication factor of the topics a service creates (3 on a real cluster)")
+    kafka_metadata_max_age_s: float = Field(
+        5.0, gt=0, le=300, validation_alias=AliasChoices("KAFKA_METADATA_MAX_AGE_S"),
+        description="how often the Kafka clients refresh topic metadata: a topic created since "
+                    "joins a pattern subscription (routing's department inbound topics) within it")
     log_level: str = Field("INFO", validation_alias=AliasChoices("LOG_LEVEL"))
     test_clock: bool = Field(False, validation_alias=AliasChoices("MOTCUA_TEST_CLOCK"))
     test_clock_start: AwareDatetime | None = Field(

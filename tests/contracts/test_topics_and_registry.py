@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from contracts import topics
-from contracts.department.v1 import RecordAccepted, RecordAssigned, RecordRejected
+from contracts.department.v1 import RecordAccepted, RecordAssigned, RecordRejected, UpdateRefused
 from contracts.envelope import ContractError
 from contracts.payload import EventPayload
 from contracts.records.v1 import RecordSubmitted
@@ -44,7 +46,7 @@ def test_core_topics_carry_their_major_version_and_record_topics_more_partitions
 
 
 def test_registry_finds_each_model_by_type_and_version() -> None:
-    assert len(REGISTRY) == len(ALL_MODELS) == 19
+    assert len(REGISTRY) == len(ALL_MODELS) == 20
     for model in ALL_MODELS:
         assert lookup(model.event_type, model.schema_version) is model
         assert model.event_type.startswith("vn.motcua.")
@@ -65,8 +67,10 @@ def test_models_for_topic_covers_every_model_and_department_topics() -> None:
     assert models_for_topic("routed.SO-TU-PHAP.v1") == (RecordAssigned,)
     updates = models_for_topic(topics.DEPARTMENT_UPDATES)
     assert len(updates) == 8 and RecordAccepted in updates and RecordRejected in updates
+    assert models_for_topic("updates.SO-TU-PHAP.v1") == updates  # what the gate checks
+    assert models_for_topic("feedback.SO-TU-PHAP.v1") == (UpdateRefused,)
     assert models_for_topic("records.unknown.v1") == ()
-    every_topic = [spec.name for spec in topics.CORE_TOPICS] + ["routed.X.v1"]
+    every_topic = [spec.name for spec in topics.CORE_TOPICS] + ["routed.X.v1", "feedback.X.v1"]
     assert sorted(m.__name__ for t in every_topic for m in models_for_topic(t)) == sorted(
         m.__name__ for m in ALL_MODELS
     )
@@ -84,3 +88,16 @@ def test_registry_refuses_duplicates_and_incomplete_classes() -> None:
         Registry([RecordSubmitted, Twin])
     with pytest.raises(ValueError, match="'topic'"):
         Registry([NoTopic])
+
+
+def test_each_department_has_three_topics_and_the_inbound_one_names_its_sender() -> None:
+    assert topics.department_topics("SO-TU-PHAP") == (
+        "routed.SO-TU-PHAP.v1", "updates.SO-TU-PHAP.v1", "feedback.SO-TU-PHAP.v1")
+    assert topics.sender_of("updates.SO-TU-PHAP.v1") == "SO-TU-PHAP"
+    assert topics.sender_of("updates.SO-TU-PHAP.v1.dlq") is None
+    assert topics.sender_of(topics.DEPARTMENT_UPDATES) is None
+    assert topics.owner_of("feedback.CA-TINH.v1") == "CA-TINH"
+    assert re.fullmatch(topics.UPDATES_TOPIC_PATTERN, "updates.UBND-X-16681.v1")
+    assert not re.fullmatch(topics.UPDATES_TOPIC_PATTERN, "routed.UBND-X-16681.v1")
+    with pytest.raises(ValueError):
+        topics.updates_topic("bad code")

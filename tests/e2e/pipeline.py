@@ -35,7 +35,7 @@ def fleet(endpoints: Endpoints, unique: str, logs: Path, **extra: str) -> Servic
     """The four services on the test clock from MORNING, isolated by `unique`; `extra` overrides."""
     env = {"KAFKA_BOOTSTRAP_SERVERS": endpoints.kafka_bootstrap_servers,
            "MONGODB_URI": endpoints.mongodb_uri, "MOTCUA_TOPIC_NAMESPACE": f"t{unique}.",
-           "MOTCUA_ENVIRONMENT": "test", **TEST_CLOCK_ENV,
+           "MOTCUA_ENVIRONMENT": "test", "KAFKA_METADATA_MAX_AGE_S": "1", **TEST_CLOCK_ENV,
            "LOG_LEVEL": "WARNING"}
     for name, (prefix, _) in SERVICES.items():
         env[f"{prefix}MONGODB_DATABASE"] = database(unique, name)

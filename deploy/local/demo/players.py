@@ -1,7 +1,8 @@
 """The demo's actors over Kafka: the departments that receive records, and a watcher of every topic.
 
 The departments read every `routed.<code>.v1` topic (one pattern subscription stands for all the
-province's desks) and answer on `records.department-updates.v1` as the record's current holder,
+province's desks) and answer, as the record's current holder, on that department's own
+`updates.<code>.v1`, which routing checks and forwards to `records.department-updates.v1`,
 stamped with the demo's clock (the services run on test clocks moved together), carrying the
 assignment's trace context so the answer joins the record's trace. Answers have deterministic
 ids: a redelivered assignment gets the same answer, which the services apply once.
@@ -177,8 +178,9 @@ class Departments:
             id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"motcua-demo:{code}:{what}")),
             traceparent=holding.traceparent if holding else None)
         message = encode(envelope)
-        await self._producer.send_and_wait(self.namespace + topics.DEPARTMENT_UPDATES, message.value,
-                                           key=message.key, headers=message.headers)
+        inbound = self.namespace + topics.updates_topic(update.department_code)
+        await self._producer.send_and_wait(inbound, message.value, key=message.key,
+                                           headers=message.headers)
         self.answered[code].append(what)
 
     def holder(self, code: str) -> str | None:

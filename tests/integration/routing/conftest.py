@@ -6,6 +6,7 @@ import random
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -13,7 +14,7 @@ import pytest
 from fastapi import FastAPI
 
 from contracts import topics
-from contracts.department.v1 import RecordAssigned
+from contracts.department.v1 import DepartmentUpdate, RecordAssigned, UpdateRefused
 from contracts.envelope import Envelope, EventPayload, decode
 from contracts.records.v1 import RecordRouted, RecordSubmitted
 from contracts.samples import record_submitted
@@ -49,11 +50,32 @@ class Routing:
         table: RoutingTable = self.app.state.versions.current
         return table
 
-    async def send(self, payload: EventPayload, event_id: str | None = None) -> Envelope[Any]:
-        envelope = Envelope.wrap(payload, source="/motcua/test", time=self.runtime.clock.now(),
-                                 id=event_id)
-        await self.runtime.publisher.publish(envelope)
+    async def send(self, payload: EventPayload, event_id: str | None = None, *,
+                   sender: str | None = None, at: datetime | None = None) -> Envelope[Any]:
+        """Publish as intake would, or a department update as `sender` (by default the
+        department it names) would: on that department's own inbound topic."""
+        envelope = Envelope.wrap(payload, source="/motcua/test", id=event_id,
+                                 time=at or self.runtime.clock.now())
+        topic = None
+        if isinstance(payload, DepartmentUpdate):
+            topic = topics.updates_topic(sender or payload.department_code)
+            await self.runtime.ensure_topic(*topics.department_topics(sender or payload.department_code))
+        await self.runtime.publisher.publish(envelope, topic)
         return envelope
+
+    async def updates(self, count: int, timeout: float = 30) -> list[Envelope[Any]]:
+        """What the gate forwarded, on the topic the other services read."""
+        records = await read_topic(self.endpoints.kafka_bootstrap_servers,
+                                   self.settings.topic(topics.DEPARTMENT_UPDATES), count=count,
+                                   timeout=timeout)
+        return [decode(r.key, r.value, r.headers) for r in records]
+
+    async def feedback(self, department: str, count: int, timeout: float = 30
+                       ) -> list[UpdateRefused]:
+        records = await read_topic(self.endpoints.kafka_bootstrap_servers,
+                                   self.settings.topic(topics.feedback_topic(department)),
+                                   count=count, timeout=timeout)
+        return [decode(r.key, r.value, r.headers).narrow(UpdateRefused).data for r in records]
 
     async def assignments(self, department: str, count: int, timeout: float = 30
                           ) -> list[Envelope[RecordAssigned]]:

@@ -22,9 +22,12 @@ async def test_a_desk_that_returns_the_file_sends_it_to_the_next_desk_which_acce
     first, second = decision.department_code, decision.candidates_left[0]
     bootstrap = routing.endpoints.kafka_bootstrap_servers
     namespace = routing.settings.topic_namespace
-    await routing.runtime.ensure_topic(topics.department_topic(second))
-    desks = [DepartmentDesk(first, bootstrap, return_as_misrouted(first), namespace=namespace),
-             DepartmentDesk(second, bootstrap, accept(second), namespace=namespace)]
+    for code in (first, second):  # routing creates them at a first assignment; desks start first
+        await routing.runtime.ensure_topic(*topics.department_topics(code))
+    clock = routing.runtime.clock.now  # the desks' clocks agree with routing's test clock
+    desks = [DepartmentDesk(first, bootstrap, return_as_misrouted(first), namespace=namespace,
+                            clock=clock),
+             DepartmentDesk(second, bootstrap, accept(second), namespace=namespace, clock=clock)]
     for desk in desks:
         await desk.start()
     try:
@@ -38,6 +41,7 @@ async def test_a_desk_that_returns_the_file_sends_it_to_the_next_desk_which_acce
         types = sorted(headers_dict(u.headers)["ce_type"] for u in updates)
         assert types == ["vn.motcua.record.accepted", "vn.motcua.record.returned-misrouted"]
         assert {u.key for u in updates} == {record.record_code.encode()}
+        assert all(desk.refused == [] for desk in desks)
     finally:
         for desk in desks:
             await desk.stop()

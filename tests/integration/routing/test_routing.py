@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 
 from contracts import topics
-from contracts.department.v1 import RecordAccepted, RecordReturnedMisrouted
-from contracts.envelope import decode, headers_dict
+from contracts.department.v1 import RecordAccepted, RecordResolved, RecordReturnedMisrouted
+from contracts.envelope import decode, encode, headers_dict
 from contracts.records.v1 import RecordRouted
 from services.routing.directory import MANUAL_QUEUE
 from services.routing.tables import shipped_tables
@@ -21,7 +22,7 @@ from tests.integration.routing.conftest import (
     find_case,
     submitted,
 )
-from tests.kafka_io import read_topic
+from tests.kafka_io import held, read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -104,25 +105,44 @@ async def test_redelivered_submission_and_update_take_effect_once(routing: Routi
                   for r in by_id.values()) == [1, 2]
 
 
-async def test_bad_updates_are_dead_lettered_with_their_reason(routing: Routing) -> None:
+async def test_forged_and_untimely_updates_go_back_to_their_sender_and_change_nothing(
+        routing: Routing) -> None:
     procedure, unit, decision = find_case(routing.table,
                                           lambda d: d.department_code != MANUAL_QUEUE)
+    holder = decision.department_code
     record = submitted(procedure, unit)
+    code = record.record_code
     await routing.send(record)
-    await routing.assignments(decision.department_code, 1)
-    other = next(d.code for d in routing.table.departments
-                 if d.active and d.code != decision.department_code)
-    await routing.send(RecordAccepted(record_code=record.record_code, department_code="KHONG-CO"))
+    [assigned] = await routing.assignments(holder, 1)
+    other = next(d.code for d in routing.table.departments if d.active and d.code != holder)
+    now = routing.runtime.clock.now()
+    resolved = RecordResolved(record_code=code, department_code=holder, result_summary="Xong",
+                              electronic_result=True)
+    await routing.send(RecordAccepted(record_code=code, department_code=other))  # not its record
     await routing.send(RecordAccepted(record_code="000.00.21.H40-200101-0001",
-                                      department_code=decision.department_code))
-    await routing.send(RecordAccepted(record_code=record.record_code, department_code=other))
-    dead = await read_topic(routing.endpoints.kafka_bootstrap_servers,
-                            routing.settings.topic(topics.DEPARTMENT_UPDATES) + ".dlq", count=3)
-    assert sorted(headers_dict(r.headers)["dlq-reason"] for r in dead) == [
-        "not_holder", "unknown_department", "unknown_record"]
-    await routing.send(RecordAccepted(record_code=record.record_code,
-                                      department_code=decision.department_code))
-    await routing.decisions(1)  # the consumer still runs; nothing moved
+                                      department_code=other))  # never routed
+    await routing.send(RecordAccepted(record_code=code, department_code=holder),
+                       sender=other)  # in the holder's name, on its own topic
+    early = await routing.send(resolved)  # not accepted yet
+    await routing.send(RecordAccepted(record_code=code, department_code=holder),
+                       at=now + timedelta(hours=1))
+    await routing.send(RecordAccepted(record_code=code, department_code=holder),
+                       at=assigned.data.routed_at - timedelta(seconds=1))
+    refused = await routing.feedback(other, 3) + await routing.feedback(holder, 3)
+    assert sorted(r.reason for r in refused) == [
+        "before_last_event", "from_the_future", "not_allowed_now", "not_holder",
+        "sender_mismatch", "unknown_record"]
+    assert all(r.detail for r in refused)
+    good = await routing.send(RecordAccepted(record_code=code, department_code=holder))
+    [forwarded] = await routing.updates(1)
+    assert (forwarded.id, forwarded.type, forwarded.time) == (good.id, good.type, good.time)
+    # The early resolution redelivered, now that it would pass: a kept answer is not re-judged.
+    await routing.send(resolved, event_id=early.id)
+    again = await routing.feedback(holder, 4)
+    assert again[-1] == next(r for r in refused if r.refused_event_id == early.id)
+    topic = routing.settings.topic(topics.DEPARTMENT_UPDATES)
+    assert [m.value for m in (await held(routing.endpoints.kafka_bootstrap_servers,
+                                         [topic]))[topic]] == [encode(good).value]
 
 
 async def test_publishing_the_reform_moves_records_held_by_district_committees_exactly_once(

@@ -82,7 +82,8 @@ class _Strict(BaseModel):
 class AddressIn(_Strict):
     province_code: Annotated[str, StringConstraints(pattern=r"^[0-9]{2}$")]
     commune_code: Annotated[str, StringConstraints(pattern=r"^[0-9]{5}$")]
-    detail: Annotated[str, StringConstraints(min_length=1, max_length=300)]
+    detail: Annotated[str, StringConstraints(min_length=1, max_length=300,
+                                             pattern=FREE_TEXT_PATTERN)]
 
 
 class ApplicantIn(_Strict):
@@ -102,10 +103,18 @@ class ApplicantIn(_Strict):
         return self
 
 
+DOCUMENT_NAME_PATTERN = r"^[^\x00-\x1f\x7f-\x9f<>\"\\]+$"
+"""A file name as a person writes it, without control characters or markup: it is shown on the
+receipt, to the department and in messages, and must read the same everywhere."""
+FREE_TEXT_PATTERN = r"^[^\x00-\x08\x0b-\x1f\x7f-\x9f]*$"
+"""Text as a person types it: line breaks and tabs, no other control character."""
+
+
 class DocumentIn(_Strict):
     code: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
     """The catalogue's code of this component of the file."""
-    name: Annotated[str, StringConstraints(min_length=1, max_length=300)]
+    name: Annotated[str, StringConstraints(min_length=1, max_length=300,
+                                           pattern=DOCUMENT_NAME_PATTERN)]
     sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
     size_bytes: int = Field(ge=1, le=100_000_000)
     digitized: bool = True
@@ -127,11 +136,14 @@ def _form_value(value: object) -> object:
     if isinstance(value, str) and len(value) > FORM_TEXT_MAX:
         raise PydanticCustomError("string_too_long",
                                   f"text is longer than {FORM_TEXT_MAX} characters")
+    if isinstance(value, str) and not re.fullmatch(FREE_TEXT_PATTERN, value):
+        raise PydanticCustomError("control_character", "text holds a control character (line "
+                                  "breaks and tabs are the only ones kept)")
     return value
 
 
 FormInt = Annotated[int, Field(ge=BSON_INT_MIN, le=BSON_INT_MAX)]
-FormText = Annotated[str, StringConstraints(max_length=FORM_TEXT_MAX)]
+FormText = Annotated[str, StringConstraints(max_length=FORM_TEXT_MAX, pattern=FREE_TEXT_PATTERN)]
 FormValue = Annotated[FormText | FormInt | float | bool | None, BeforeValidator(_form_value)]
 """A form field's value: text up to 2,000 characters, a 64-bit integer, a number, a flag."""
 

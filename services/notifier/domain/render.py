@@ -80,9 +80,14 @@ class Templates:
     def __init__(self, sources: Mapping[str, str]) -> None:
         """`sources` maps ``<language>/<template>.<form>.j2`` to the template's text."""
         self._names = frozenset(sources)
+        # Every message is plain text (email text/plain, SMS, a webhook's JSON strings): nothing
+        # is HTML-escaped, since nothing is HTML; what is escaped is what could change the
+        # message's shape. Each value a template prints (a department's reason, a document
+        # name) comes out on one line without control characters, so it can neither start a
+        # line of its own ("Bcc: ...") nor break a subject header.
         self._env = Environment(loader=DictLoader(dict(sources)), undefined=StrictUndefined,
                                 autoescape=False, trim_blocks=True, lstrip_blocks=True,
-                                keep_trailing_newline=False)
+                                keep_trailing_newline=False, finalize=one_line_value)
         self._env.filters["date"] = vn_date
         self._env.filters["datetime"] = vn_datetime
         self.languages = frozenset(name.split("/", 1)[0] for name in sources if "/" in name)
@@ -152,6 +157,14 @@ class Templates:
 
 def _file(language: str, template: str, form: str) -> str:
     return f"{language}/{template}.{form}{SUFFIX}"
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def one_line_value(value: object) -> object:
+    """A printed value as one line: control characters and line breaks become one space."""
+    return _CONTROL.sub(" ", value) if isinstance(value, str) else value
 
 
 def _one_line(text: str) -> str:

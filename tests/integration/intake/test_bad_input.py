@@ -160,6 +160,7 @@ async def test_missing_idempotency_key_is_400(
     ({"so_thua": 2**63}, "int_out_of_range"),
     ({"so_thua": -(2**63) - 1}, "int_out_of_range"),
     ({"ghi_chu": "x" * 2001}, "string_too_long"),
+    ({"ghi_chu": "dòng 1\r\nBcc: evil@evil.test"}, "control_character"),
 ])
 async def test_form_values_the_store_cannot_keep_are_422_naming_the_field(
     intake: Intake, make_application: Callable[..., dict[str, Any]],
@@ -180,3 +181,16 @@ async def test_the_largest_64_bit_form_integer_is_kept(
     assert response.status_code == 201, response.text
     stored = await intake.runtime.db["records"].find_one({"_id": response.json()["record_code"]})
     assert stored is not None and stored["application"]["form_data"] == {"so_thua": 2**63 - 1}
+
+
+@pytest.mark.parametrize("name", ["<script>alert(1)</script>.pdf", "to khai\r\nBcc: x.pdf"])
+async def test_a_document_name_with_markup_or_control_characters_is_refused(
+    intake: Intake, make_application: Callable[..., dict[str, Any]], name: str,
+) -> None:
+    body = make_application()
+    body["documents"][0]["name"] = name
+    response = await intake.submit(body)
+    assert response.status_code == 422, response.text
+    assert [e["field"] for e in response.json()["errors"]] == ["documents.0.name"]
+    assert name not in response.text
+    assert await intake.count_records() == 0

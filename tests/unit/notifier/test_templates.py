@@ -220,3 +220,19 @@ def test_a_receipt_on_a_provisional_calendar_says_the_appointment_may_move(
             assert said == provisional, (channel, provisional, message.text)
             if channel == "sms":
                 assert len(message.text) <= SMS_LIMIT
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_department_text_cannot_add_a_line_or_a_header_to_a_message(channel: str) -> None:
+    hostile = "Thiếu giấy tờ\r\nBcc: evil@evil.test\n\nTo: x@evil.test\x00\u2028<img src=x onerror=alert(1)>"
+    event = supplement().model_copy(update={"reason": hostile, "missing": (hostile,)})
+    intent = plan(envelope(event), known(preferred="sms" if channel == "sms" else "email"),
+                  directory(), TEMPLATES).intents[0]
+    message = rendered(TEMPLATES.render(intent.language, intent.template, channel,  # type: ignore[arg-type]
+                                        intent.context))
+    lines = message.text.splitlines() + ([message.subject] if message.subject else [])
+    assert not any(line.lstrip().startswith(("Bcc:", "To:")) for line in lines)
+    assert "Thiếu giấy tờ Bcc: evil@evil.test To: x@evil.test" in message.text
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f\u2028]", message.text + (message.subject or ""))
+    # Plain text everywhere: markup is shown as the characters it is, never as HTML.
+    assert "<img src=x onerror=alert(1)>" in message.text

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Iterator
 
 from contracts import topics
 from contracts.department import v1 as department_v1
+from contracts.department import v2 as department_v2
 from contracts.errors import ContractError
 from contracts.notifications import v1 as notifications_v1
 from contracts.payload import EventPayload
@@ -18,6 +19,7 @@ ALL_MODELS: tuple[PayloadClass, ...] = (
     records_v1.RecordSubmitted,
     records_v1.RecordRouted,
     department_v1.RecordAssigned,
+    department_v2.RecordAssigned,
     department_v1.RecordAccepted,
     department_v1.RecordReturnedMisrouted,
     department_v1.SupplementRequested,
@@ -87,11 +89,13 @@ class Registry:
         )
 
     def models_for_topic(self, topic: str) -> tuple[PayloadClass, ...]:
-        """The classes that may travel on ``topic`` (any ``routed.<code>.v1`` counts as one, and
+        """The classes that may travel on ``topic`` (any ``routed.<code>.v2`` counts as one, and
         so does any ``feedback.<code>.v1``; a department's ``updates.<code>.v1`` carries the same
         classes as the checked ``records.department-updates.v1``)."""
         if topics.is_department_topic(topic):
             wanted = topics.DEPARTMENT_TOPIC_MARKER
+        elif topics.is_retired_department_topic(topic):
+            wanted = topics.DEPARTMENT_TOPIC_V1_MARKER
         elif topics.is_feedback_topic(topic):
             wanted = topics.FEEDBACK_TOPIC_MARKER
         elif topics.sender_of(topic) is not None:

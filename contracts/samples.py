@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 from contracts import topics
 from contracts.department import v1 as dept
+from contracts.department import v2 as dept_v2
 from contracts.envelope import Envelope
 from contracts.notifications import v1 as notif
 from contracts.payload import EventPayload
@@ -27,6 +28,7 @@ PRODUCERS = {
     topics.RECORDS_SUBMITTED: "/motcua/intake",
     topics.RECORDS_ROUTED: "/motcua/routing",
     topics.DEPARTMENT_TOPIC_MARKER: "/motcua/routing",
+    topics.DEPARTMENT_TOPIC_V1_MARKER: "/motcua/routing",
     topics.FEEDBACK_TOPIC_MARKER: "/motcua/routing",
     topics.DEPARTMENT_UPDATES: "/departments/ubnd-x-16681",
     topics.SLA_ALERTS: "/motcua/sla_monitor",
@@ -125,6 +127,13 @@ def sample_payloads() -> list[EventPayload]:
         ),
         dept.RecordAssigned(
             record=record_submitted(),
+            department_code=DEPARTMENT,
+            attempt=1,
+            rule_version=4,
+            routed_at=datetime(2025, 11, 24, 8, 20, 2, tzinfo=ICT),
+        ),
+        dept_v2.RecordAssigned(
+            record=dept_v2.AssignedRecord.of(record_submitted()),
             department_code=DEPARTMENT,
             attempt=1,
             rule_version=4,

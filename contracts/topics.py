@@ -15,8 +15,10 @@ department updates the other services trust. Routing alone writes it."""
 SLA_ALERTS: Final = "sla.alerts.v1"
 NOTIFICATION_OUTCOMES: Final = "notifications.outcomes.v1"
 
-# Stands for "routed.<department code>.v1" where a payload class must name its topic.
-DEPARTMENT_TOPIC_MARKER: Final = "routed.{department_code}.v1"
+# Stands for "routed.<department code>.v2" where a payload class must name its topic.
+DEPARTMENT_TOPIC_MARKER: Final = "routed.{department_code}.v2"
+# Version 1 of the assignment (with the applicant's contact details), retired: no longer sent.
+DEPARTMENT_TOPIC_V1_MARKER: Final = "routed.{department_code}.v1"
 # A department's own inbound topic (only it writes there) and its feedback topic (only it reads).
 UPDATES_TOPIC_MARKER: Final = "updates.{department_code}.v1"
 FEEDBACK_TOPIC_MARKER: Final = "feedback.{department_code}.v1"
@@ -25,7 +27,8 @@ FEEDBACK_TOPIC_MARKER: Final = "feedback.{department_code}.v1"
 DEPARTMENT_CODE_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 _DEPARTMENT_CODE = re.compile(DEPARTMENT_CODE_PATTERN)
 _CODE_IN_TOPIC = r"(?P<code>[A-Za-z0-9][A-Za-z0-9._-]{0,63})"
-_DEPARTMENT_TOPIC = re.compile(rf"^routed\.{_CODE_IN_TOPIC}\.v1$")
+_DEPARTMENT_TOPIC = re.compile(rf"^routed\.{_CODE_IN_TOPIC}\.v2$")
+_DEPARTMENT_TOPIC_V1 = re.compile(rf"^routed\.{_CODE_IN_TOPIC}\.v1$")
 _UPDATES_TOPIC = re.compile(rf"^updates\.{_CODE_IN_TOPIC}\.v1$")
 _FEEDBACK_TOPIC = re.compile(rf"^feedback\.{_CODE_IN_TOPIC}\.v1$")
 UPDATES_TOPIC_PATTERN: Final = _UPDATES_TOPIC.pattern
@@ -83,8 +86,13 @@ def owner_of(topic: str) -> str | None:
 
 
 def is_department_topic(topic: str) -> bool:
-    """Whether ``topic`` is some department's ``routed.<code>.v1`` topic."""
+    """Whether ``topic`` is some department's ``routed.<code>.v2`` topic."""
     return department_code_of(topic) is not None
+
+
+def is_retired_department_topic(topic: str) -> bool:
+    """Whether ``topic`` is some department's ``routed.<code>.v1``, no longer written to."""
+    return _DEPARTMENT_TOPIC_V1.fullmatch(topic) is not None
 
 
 def dead_letter_topic(topic: str) -> str:

@@ -1,6 +1,6 @@
 """A department desk: the smallest consumer a department needs, in a shape to copy.
 
-It reads the department's own topic `routed.<code>.v1` (CloudEvents Kafka binding, binary mode:
+It reads the department's own topic `routed.<code>.v2` (CloudEvents Kafka binding, binary mode:
 `ce_*` headers, JSON body), decides what to do with each record it is assigned, and answers on
 its own `updates.<code>.v1`, keyed by the record code. Routing checks every answer; what it
 refuses comes back on `feedback.<code>.v1` with the reason (kept in `refused` here):
@@ -39,12 +39,12 @@ from contracts import topics
 from contracts.department.v1 import (
     DepartmentUpdate,
     RecordAccepted,
-    RecordAssigned,
     RecordResolved,
     RecordReturnedMisrouted,
     SupplementRequested,
     UpdateRefused,
 )
+from contracts.department.v2 import RecordAssigned
 from contracts.envelope import Envelope, decode, encode
 
 log = logging.getLogger(__name__)

@@ -12,11 +12,12 @@ from contracts.payload import EventPayload
 from contracts.records.v1 import Document, RecordSubmitted
 
 
+# Retired: version 2 (contracts.department.v2) leaves out the applicant's contact details.
 class RecordAssigned(EventPayload):
     """A record handed to a department, on that department's own topic ``routed.<code>.v1``."""
 
     event_type = "vn.motcua.record.assigned"
-    topic = topics.DEPARTMENT_TOPIC_MARKER
+    topic = topics.DEPARTMENT_TOPIC_V1_MARKER
 
     record: RecordSubmitted
     """The record exactly as submitted."""

@@ -26,7 +26,7 @@ SupervisorRole = Literal["department_head", "provincial_supervisor", "one_stop_o
 
 
 def is_topic_safe(code: str) -> bool:
-    """Whether a department code can become part of its topic name `routed.<code>.v1`."""
+    """Whether a department code can become part of its topic names (`routed.<code>.v2` and the others)."""
     return _TOPIC_SAFE.fullmatch(code) is not None
 
 
@@ -53,7 +53,7 @@ class Contact(BaseModel):
 
 
 class Department(BaseModel):
-    """An agency that processes records; its code names its topic `routed.<code>.v1`."""
+    """An agency that processes records; its code names its topics (`routed.<code>.v2`, …)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 

@@ -18,6 +18,7 @@ from prometheus_client import Counter
 
 from contracts import topics
 from contracts.department import v1 as department
+from contracts.department.v2 import AssignedRecord, RecordAssigned
 from contracts.envelope import Envelope
 from contracts.records.v1 import RecordRouted, RecordSubmitted
 from reference.catalog import Catalog
@@ -239,7 +240,7 @@ class Dispatcher:
                   now: datetime, attempt: int, version: int, previous: str | None,
                   ids_from: str | None = None) -> list[dict[str, Any]]:
         code = decision.department_code
-        assigned = department.RecordAssigned(record=record, department_code=code,
+        assigned = RecordAssigned(record=AssignedRecord.of(record), department_code=code,
                                              attempt=attempt, rule_version=version, routed_at=now)
         routed = RecordRouted(
             record_code=record.record_code, procedure_code=record.procedure_code,

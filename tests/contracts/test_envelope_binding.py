@@ -63,8 +63,8 @@ def test_headers_are_bytes_and_carry_the_cloudevents_attributes(payload: EventPa
     assert headers["ce_specversion"] == "1.0"
     assert headers["ce_type"] == payload.event_type
     assert headers["ce_subject"] == samples.RECORD_CODE
-    assert headers["ce_schemaversion"] == "1"
-    assert headers["ce_dataschema"] == f"urn:motcua:schema:{payload.event_type}:1"
+    assert headers["ce_schemaversion"] == str(payload.schema_version)
+    assert headers["ce_dataschema"] == f"urn:motcua:schema:{payload.event_type}:{payload.schema_version}"
     assert headers["content-type"] == "application/json"
     assert headers["ce_time"] == "2025-11-24T02:30:15.250000Z"
     assert message.key == samples.RECORD_CODE.encode()
@@ -150,7 +150,7 @@ BROKEN: dict[str, tuple[Change, ContractErrorReason, str]] = {
         "ce_type",
     ),
     "unsupported version": (
-        lambda m: (m.key, m.value, _replace(m, "ce_schemaversion", b"2")),
+        lambda m: (m.key, m.value, _replace(m, "ce_schemaversion", b"9")),
         "unsupported_schema_version",
         "ce_schemaversion",
     ),

@@ -138,6 +138,10 @@ async def test_a_part_killed_three_times_while_applications_stream_loses_nothing
     for record in departments:
         assigned[record.key.decode()].add(headers_dict(record.headers)["ce_id"])
     assert set(assigned) == stored and {len(ids) for ids in assigned.values()} == {1}
+    # The departments got the applicants' identities, never how to reach them.
+    phones = {body["applicant"]["phone"].encode() for body in bodies}
+    assert [r.offset for r in departments
+            if b"@example.vn" in r.value or any(phone in r.value for phone in phones)] == []
     # Every applicant told, each message the same whenever it was sent again.
     arrived = sinks.outbox.snapshot()
     recipients = {body["applicant"]["email"] for body in bodies}

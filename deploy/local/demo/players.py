@@ -1,6 +1,6 @@
 """The demo's actors over Kafka: the departments that receive records, and a watcher of every topic.
 
-The departments read every `routed.<code>.v1` topic (one pattern subscription stands for all the
+The departments read every `routed.<code>.v2` topic (one pattern subscription stands for all the
 province's desks) and answer, as the record's current holder, on that department's own
 `updates.<code>.v1`, which routing checks and forwards to `records.department-updates.v1`,
 stamped with the demo's clock (the services run on test clocks moved together), carrying the
@@ -27,13 +27,13 @@ from contracts.department.v1 import (
     DelayReported,
     DepartmentUpdate,
     RecordAccepted,
-    RecordAssigned,
     RecordRejected,
     RecordResolved,
     RecordReturnedMisrouted,
     RecordSupplemented,
     SupplementRequested,
 )
+from contracts.department.v2 import RecordAssigned
 from contracts.envelope import Envelope, EventPayload, decode, encode
 from contracts.errors import ContractError
 from contracts.sla.v1 import DelayExplanationRequested
@@ -117,7 +117,7 @@ class Departments:
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap, group_id=f"demo-desks-{uuid.uuid4().hex[:8]}",
             auto_offset_reset="earliest", metadata_max_age_ms=1000, enable_auto_commit=True)
-        self._consumer.subscribe(pattern=rf"^{re.escape(self.namespace)}routed\..+\.v1$")
+        self._consumer.subscribe(pattern=rf"^{re.escape(self.namespace)}routed\..+\.v2$")
         await self._consumer.start()
         self._task = asyncio.create_task(self._read())
 

@@ -14,7 +14,8 @@ import pytest
 from fastapi import FastAPI
 
 from contracts import topics
-from contracts.department.v1 import DepartmentUpdate, RecordAssigned, UpdateRefused
+from contracts.department.v1 import DepartmentUpdate, UpdateRefused
+from contracts.department.v2 import RecordAssigned
 from contracts.envelope import Envelope, EventPayload, decode
 from contracts.records.v1 import RecordRouted, RecordSubmitted
 from contracts.samples import record_submitted

@@ -35,7 +35,7 @@ SLA_EVENT_TYPES: tuple[type[SlaEvent], ...] = get_args(SlaEvent)
 
 RefusalReason = Literal["unknown_record", "no_pending_supplement", "already_closed",
                         "event_from_the_future", "already_submitted", "supplement_already_pending",
-                        "not_the_holder", "appointment_not_later", "calendar_not_covered"]
+                        "appointment_not_later", "calendar_not_covered"]
 
 
 @dataclass(frozen=True)
@@ -107,9 +107,11 @@ def _apply(state: Deadline | None, event: SlaEvent, at: datetime, calendar: Work
         # its routing, and the department that accepted evidently holds the record.
         return replace(state, department_code=event.department_code, accepted=True)
     if isinstance(event, RecordReturnedMisrouted):
+        # Routing's gate checked that the sender held the record. If the monitor already knows
+        # another holder, the re-routing this return caused overtook it (another topic): the
+        # return is already followed.
         if event.department_code != state.department_code:
-            raise _Refused("not_the_holder", f"{event.department_code} returned record "
-                           f"{state.record_code} held by {state.department_code}")
+            return state
         return replace(state, department_code=None, accepted=False)
     if isinstance(event, SupplementRequested):
         return _supplement_requested(state, at)

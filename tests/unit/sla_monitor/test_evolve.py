@@ -93,7 +93,6 @@ def test_an_event_from_the_future_is_refused() -> None:
 def test_other_refusals() -> None:
     state = open_record()
     assert refuse(state, submitted(at("2025-11-10"), 3)) == "already_submitted"
-    assert refuse(state, returned_misrouted(OTHER)) == "not_the_holder"
     assert refuse(state, delay_reported(at("2025-11-12", 9))) == "appointment_not_later"
     waiting = apply(state, supplement_requested(), at("2025-11-11"))
     assert refuse(waiting, supplement_requested(), "2025-11-11") == "supplement_already_pending"
@@ -156,3 +155,11 @@ def test_state_round_trips_through_a_plain_dict() -> None:
     with pytest.raises(ValueError, match="timezone"):
         Deadline.from_dict(naive)
 
+
+
+def test_a_return_the_rerouting_overtook_is_already_followed() -> None:
+    state = open_record()
+    result = evolve(state, returned_misrouted(OTHER), at=at("2025-11-11"), now=at("2025-11-11"),
+                    calendar=CAL, policy=POLICY)
+    assert result.refusals == ()
+    assert result.state is not None and result.state.department_code == state.department_code

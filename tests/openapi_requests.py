@@ -219,11 +219,12 @@ def mutated(body: Any, data: st.DataObject, times: int = 1) -> Any:
 
 def body_kinds(operation: Operation, seeds: Seeds) -> list[str]:
     """How a body may be made for `operation`: from its schema, any JSON, raw bytes under any
-    content type, too large, and (with a seed) valid or a valid one changed."""
+    content type, JSON under a content type that is not JSON, too large, and (with a seed)
+    valid or a valid one changed."""
     if operation.method not in ("POST", "PUT", "PATCH"):
         return []
     seeded = seeds.bodies.get(operation.name) is not None
-    kinds = ["schema", "any-json", "raw", "too-large"]
+    kinds = ["schema", "any-json", "raw", "wrong-type", "too-large"]
     return kinds + (["valid", "mutated", "mutated-once"] if seeded else [])
 
 
@@ -236,6 +237,10 @@ def _body(operation: Operation, seeds: Seeds, data: st.DataObject, max_bytes: in
     content_type: str | None = "application/json"
     if kind == "raw":
         return data.draw(st.binary(max_size=200)), data.draw(st.just("application/json") | CONTENT_TYPES)
+    if kind == "wrong-type":  # each forced example meets the media-type check (415)
+        text = json.dumps(data.draw(ANY_JSON), ensure_ascii=False)
+        return text.encode("utf-8", "surrogatepass"), data.draw(st.sampled_from(
+            ["text/plain", "application/x-www-form-urlencoded", "application/xml"]))
     if kind == "too-large":
         return b"[" + b"0," * (max_bytes // 2) + b"0]", content_type
     if kind == "schema" and operation.body_schema is not None:

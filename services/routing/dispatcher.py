@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from prometheus_client import Counter
@@ -174,7 +174,7 @@ class Dispatcher:
             "department": decision.department_code, "attempt": attempt,
             "returned_by": [*doc["returned_by"], returned_by],
             "candidates_left": list(decision.candidates_left), "status": _status(kind),
-            "stage": "assigned", "last_event_at": later(_as_utc(doc.get("last_event_at")), now),
+            "stage": "assigned", "last_event_at": later(doc.get("last_event_at"), now),
         }, messages)
         self._gate.labels(outcome="accepted", reason="").inc()
         self._decisions.labels(decision=kind, department=decision.department_code).inc()
@@ -222,7 +222,7 @@ class Dispatcher:
             await self._store.apply(doc["_id"], step, {
                 "department": successor, "attempt": int(doc["attempt"]) + 1,
                 "candidates_left": [], "table_version": table.version, "status": _status(kind),
-                "stage": "assigned", "last_event_at": later(_as_utc(doc.get("last_event_at")), now),
+                "stage": "assigned", "last_event_at": later(doc.get("last_event_at"), now),
                 "unsent": True,
             }, messages)
             self._decisions.labels(decision=kind, department=successor).inc()
@@ -279,12 +279,7 @@ def _derived_id(seed: str, n: int) -> str:
 
 def _holding(doc: dict[str, Any]) -> Holding:
     return Holding(department_code=doc["department"], stage=doc.get("stage"),
-                   last_event_at=_as_utc(doc.get("last_event_at")))
-
-
-def _as_utc(value: datetime | None) -> datetime | None:
-    """MongoDB gives datetimes back naive, in UTC."""
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+                   last_event_at=doc.get("last_event_at"))
 
 
 def _status(kind: Kind) -> str:

@@ -33,6 +33,11 @@ _UPDATES_TOPIC = re.compile(rf"^updates\.{_CODE_IN_TOPIC}\.v1$")
 _FEEDBACK_TOPIC = re.compile(rf"^feedback\.{_CODE_IN_TOPIC}\.v1$")
 UPDATES_TOPIC_PATTERN: Final = _UPDATES_TOPIC.pattern
 """Every department's inbound topic, as a regular expression over logical topic names."""
+_FAMILY_PATTERNS: Final = {
+    DEPARTMENT_TOPIC_MARKER: _DEPARTMENT_TOPIC.pattern,
+    UPDATES_TOPIC_MARKER: _UPDATES_TOPIC.pattern,
+    FEEDBACK_TOPIC_MARKER: _FEEDBACK_TOPIC.pattern,
+}
 _TOPIC_NAME = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
 
 DEAD_LETTER_SUFFIX: Final = ".dlq"
@@ -66,6 +71,13 @@ def feedback_topic(department_code: str) -> str:
     return FEEDBACK_TOPIC_MARKER.format(department_code=department_code)
 
 
+def department_group_prefix(department_code: str) -> str:
+    """What a department's consumer groups start with (before the namespace): the broker lets its
+    principal use groups under this prefix only."""
+    department_topic(department_code)
+    return f"department.{department_code}."
+
+
 def sender_of(topic: str) -> str | None:
     """The department whose inbound topic this is, or None for any other topic."""
     match = _UPDATES_TOPIC.fullmatch(topic)
@@ -83,6 +95,22 @@ def owner_of(topic: str) -> str | None:
         if match := pattern.fullmatch(topic):
             return match.group("code")
     return None
+
+
+def family_pattern(marker: str) -> str:
+    """The regular expression matching every topic of a per-department family, e.g. all of
+    `updates.{department_code}.v1`."""
+    try:
+        return _FAMILY_PATTERNS[marker]
+    except KeyError:
+        raise ValueError(f"{marker!r} is not a per-department topic family") from None
+
+
+def family_prefix(marker: str) -> str:
+    """What every topic of a family starts with (`updates.`): the broker's ACLs grant a family
+    by this prefix."""
+    family_pattern(marker)
+    return marker.split("{", 1)[0]
 
 
 def is_department_topic(topic: str) -> bool:

@@ -9,6 +9,9 @@ refuses comes back on `feedback.<code>.v1` with the reason (kept in `refused` he
 * ask the applicant for a supplement (SupplementRequested), later resolve (RecordResolved).
 
 Rules it keeps, and a department's own implementation must keep too:
+* its own principal (SASL/SCRAM-SHA-512): the broker lets it read its `routed.` and `feedback.`
+  topics, write its `updates.` topic and use consumer groups under `department.<code>.`, nothing
+  else;
 * consumer group of its own, offsets committed only after the answer is acknowledged by Kafka;
 * at-least-once: the same assignment may arrive twice, so answer with the same event id
   (here derived from the assignment's event id), and routing applies it once;
@@ -17,7 +20,9 @@ Rules it keeps, and a department's own implementation must keep too:
   clock by more than five minutes, never before the assignment or the previous answer.
 See contracts/README.md for the whole list.
 
-Run one: `python -m departments.desk SO-TU-PHAP --accept` (see `--help`).
+Run one: `KAFKA_SASL_USERNAME=dept.SO-TU-PHAP KAFKA_SASL_PASSWORD=... python -m departments.desk
+SO-TU-PHAP --policy accept` (see `--help`; the local stack's passwords are in
+`.local/stack/credentials.json`).
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ from contracts.department.v1 import (
 )
 from contracts.department.v2 import RecordAssigned
 from contracts.envelope import Envelope, decode, encode
+from services.runtime.kafka_access import KafkaAccess
 
 log = logging.getLogger(__name__)
 
@@ -62,12 +68,16 @@ async def _raw(message: StreamMessage[object]) -> bytes:
 
 
 class DepartmentDesk:
-    def __init__(self, code: str, bootstrap_servers: str, policy: Policy, *,
+    def __init__(self, code: str, kafka: KafkaAccess, policy: Policy, *,
                  namespace: str = "", group: str | None = None,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        """`kafka`: the department's own principal; `group` must start with
+        `department.<code>.`, the only groups the broker lets it use."""
         self.code = code
         self.namespace = namespace
-        self.broker = KafkaBroker(bootstrap_servers, client_id=f"desk-{code}",
+        group = group or f"{topics.department_group_prefix(code)}desk"
+        self.broker = KafkaBroker(kafka.bootstrap_servers, security=kafka.faststream_security(),
+                                  client_id=f"desk-{code}",
                                   logger=logging.getLogger(f"desk.{code}"),
                                   log_level=logging.DEBUG)
         self.answered: list[Envelope[DepartmentUpdate]] = []
@@ -76,7 +86,7 @@ class DepartmentDesk:
         self._clock = clock
 
         @self.broker.subscriber(f"{namespace}{topics.department_topic(code)}",
-                                group_id=group or f"desk-{code}", auto_offset_reset="earliest",
+                                group_id=f"{namespace}{group}", auto_offset_reset="earliest",
                                 ack_policy=AckPolicy.NACK_ON_ERROR, decoder=_raw)
         async def on_assignment(message: KafkaMessage) -> None:
             record = message.raw_message
@@ -89,7 +99,7 @@ class DepartmentDesk:
                 await self._answer(update, answer_id(envelope.id, n))
 
         @self.broker.subscriber(f"{namespace}{topics.feedback_topic(code)}",
-                                group_id=f"{group or f'desk-{code}'}-feedback",
+                                group_id=f"{namespace}{group}-feedback",
                                 auto_offset_reset="earliest", ack_policy=AckPolicy.NACK_ON_ERROR,
                                 decoder=_raw)
         async def on_feedback(message: KafkaMessage) -> None:
@@ -160,7 +170,10 @@ def main() -> None:
     parser.add_argument("--policy", choices=sorted(POLICIES), default="accept")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO)
-    desk = DepartmentDesk(args.department, os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
+    kafka = KafkaAccess(os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
+                        os.environ.get("KAFKA_SASL_USERNAME", f"dept.{args.department}"),
+                        os.environ.get("KAFKA_SASL_PASSWORD", ""))
+    desk = DepartmentDesk(args.department, kafka,
                           POLICIES[args.policy](args.department),
                           namespace=os.environ.get("MOTCUA_TOPIC_NAMESPACE", ""))
 

@@ -56,6 +56,7 @@ def make_settings(endpoints: Endpoints, unique: str) -> object:
             "consumer_group": f"t{unique}-{cls.model_fields['service_name'].default}",
             "graceful_timeout_s": 5.0,
             "KAFKA_METADATA_MAX_AGE_S": 1.0,  # a department's new inbound topic joins at once
+            **endpoints.sasl_env(),
             **TEST_CLOCK_ENV,
         }
         values.update(overrides)

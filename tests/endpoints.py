@@ -1,14 +1,19 @@
-"""Where the tests find Kafka and MongoDB: given endpoints, else testcontainers, else deploy/local."""
+"""Where the tests find Kafka and MongoDB: given endpoints (with the broker's superuser), else
+deploy/local. Either way the broker authenticates every client and enforces ACLs."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from deploy.access.authority import BrokerAuthority
+from deploy.access.secrets import CredentialFile
 from deploy.local.stack import REPO_ROOT, LocalStack
+from services.runtime.kafka_access import KafkaAccess
 
 
 @dataclass(frozen=True)
@@ -16,29 +21,19 @@ class Endpoints:
     kafka_bootstrap_servers: str
     mongodb_uri: str
     origin: str
+    authority: BrokerAuthority
     stack: LocalStack | None = None
 
+    @property
+    def kafka(self) -> KafkaAccess:
+        """The broker as its superuser: what test harnesses read and seed topics with."""
+        return self.authority.admin
 
-def _docker_answers() -> bool:
-    if os.environ.get("MOTCUA_TESTS_NO_DOCKER"):
-        return False
-    try:
-        import docker  # installed with testcontainers
-
-        docker.from_env(timeout=2).ping()
-        return True
-    except Exception:
-        return False
-
-
-@contextlib.contextmanager
-def _containers() -> Iterator[Endpoints]:
-    from testcontainers.kafka import KafkaContainer
-    from testcontainers.mongodb import MongoDbContainer
-
-    with KafkaContainer("apache/kafka:4.0.2").with_kraft() as kafka, \
-            MongoDbContainer("mongo:8") as mongo:
-        yield Endpoints(kafka.get_bootstrap_server(), mongo.get_connection_url(), "testcontainers")
+    def sasl_env(self) -> dict[str, str]:
+        """Settings of an in-process service authenticating as the superuser (integration tests
+        exercise behaviour; the ACLs are exercised by fleets of processes, each its own user)."""
+        return {"KAFKA_SASL_USERNAME": self.kafka.username,
+                "KAFKA_SASL_PASSWORD": self.kafka.password}
 
 
 @contextlib.contextmanager
@@ -47,15 +42,18 @@ def test_endpoints() -> Iterator[Endpoints]:
     kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     mongo = os.environ.get("MONGODB_URI")
     if kafka and mongo:
-        yield Endpoints(kafka, mongo, "environment")
-    elif _docker_answers():
-        with _containers() as endpoints:
-            yield endpoints
+        admin = KafkaAccess(kafka, os.environ.get("KAFKA_ADMIN_USERNAME", "admin"),
+                            os.environ.get("KAFKA_ADMIN_PASSWORD", ""))
+        with tempfile.TemporaryDirectory() as folder:
+            authority = BrokerAuthority(admin, CredentialFile(Path(folder) / "credentials.json"))
+            authority.provision()
+            yield Endpoints(kafka, mongo, "environment", authority)
     else:
         stack = LocalStack(Path(os.environ.get("MOTCUA_TEST_STACK_HOME",
                                                REPO_ROOT / ".local" / "test-stack")))
         stack.start()
         try:
-            yield Endpoints(stack.kafka.bootstrap_servers, stack.mongo.uri, "deploy/local", stack)
+            yield Endpoints(stack.kafka.bootstrap_servers, stack.mongo.uri, "deploy/local",
+                            stack.authority, stack)
         finally:
             stack.stop()

@@ -1,4 +1,5 @@
-"""Plain aiokafka helpers for tests: read what a topic holds, write raw bytes to it."""
+"""Plain aiokafka helpers for tests: read what a topic holds, write raw bytes to it, as the
+principal given (the superuser for a harness, a department to probe its limits)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,14 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord, TopicPartition
 
+from services.runtime.kafka_access import KafkaAccess
 
-async def read_topic(bootstrap: str, topic: str, *, count: int, timeout: float = 30.0
+
+async def read_topic(kafka: KafkaAccess, topic: str, *, count: int, timeout: float = 30.0
                      ) -> list[ConsumerRecord[bytes, bytes]]:
     """At least `count` records from the start of `topic` (fails the test by timeout otherwise)."""
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, group_id=f"reader-{uuid.uuid4().hex[:8]}",
+        topic, **kafka.client_options(), group_id=f"reader-{uuid.uuid4().hex[:8]}",
         auto_offset_reset="earliest", enable_auto_commit=False)
     await consumer.start()
     records: list[ConsumerRecord[bytes, bytes]] = []
@@ -34,12 +37,12 @@ async def read_topic(bootstrap: str, topic: str, *, count: int, timeout: float =
     return records
 
 
-async def held(bootstrap: str, topics: Sequence[str], *, timeout: float = 60.0
+async def held(kafka: KafkaAccess, topics: Sequence[str], *, timeout: float = 60.0
                ) -> dict[str, list[ConsumerRecord[bytes, bytes]]]:
     """Everything `topics` hold now, read to their end offsets by a reader without a group (no
     join to wait for, no quiet spell to guess): for counting once the writers have finished."""
     found: dict[str, list[ConsumerRecord[bytes, bytes]]] = {topic: [] for topic in topics}
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**kafka.client_options())
     await admin.start()
     try:
         described = await admin.describe_topics(list(topics))
@@ -49,7 +52,7 @@ async def held(bootstrap: str, topics: Sequence[str], *, timeout: float = 60.0
                   if topic["error_code"] == 0 for partition in topic["partitions"]]
     if not partitions:
         return found
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
+    consumer = AIOKafkaConsumer(**kafka.client_options(), group_id=None,
                                 enable_auto_commit=False, auto_offset_reset="earliest")
     await consumer.start()
     try:
@@ -70,9 +73,9 @@ async def held(bootstrap: str, topics: Sequence[str], *, timeout: float = 60.0
     return found
 
 
-async def write_raw(bootstrap: str, topic: str, value: bytes, *, key: bytes | None = None,
+async def write_raw(kafka: KafkaAccess, topic: str, value: bytes, *, key: bytes | None = None,
                     headers: Sequence[tuple[str, bytes]] = ()) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    producer = AIOKafkaProducer(**kafka.client_options())
     await producer.start()
     try:
         await producer.send_and_wait(topic, value, key=key, headers=list(headers))
@@ -80,11 +83,11 @@ async def write_raw(bootstrap: str, topic: str, value: bytes, *, key: bytes | No
         await producer.stop()
 
 
-async def drain_topic(bootstrap: str, topic: str, *, idle: float = 2.0, timeout: float = 60.0
+async def drain_topic(kafka: KafkaAccess, topic: str, *, idle: float = 2.0, timeout: float = 60.0
                       ) -> list[ConsumerRecord[bytes, bytes]]:
     """Everything `topic` holds once nothing new arrived for `idle` seconds."""
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, group_id=f"reader-{uuid.uuid4().hex[:8]}",
+        topic, **kafka.client_options(), group_id=f"reader-{uuid.uuid4().hex[:8]}",
         auto_offset_reset="earliest", enable_auto_commit=False)
     await consumer.start()
     records: list[ConsumerRecord[bytes, bytes]] = []
@@ -103,12 +106,12 @@ async def drain_topic(bootstrap: str, topic: str, *, idle: float = 2.0, timeout:
 
 
 @contextlib.asynccontextmanager
-async def watching(bootstrap: str, topic: str) -> AsyncIterator[Callable[[int], Awaitable[int]]]:
+async def watching(kafka: KafkaAccess, topic: str) -> AsyncIterator[Callable[[int], Awaitable[int]]]:
     """A reader already joined and at the start of `topic` before the test acts, so it sees
     the first records as they come (a new reader takes a second or more to join); it yields
     `until(count)`, which returns once at least `count` records were read."""
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, group_id=f"reader-{uuid.uuid4().hex[:8]}",
+        topic, **kafka.client_options(), group_id=f"reader-{uuid.uuid4().hex[:8]}",
         auto_offset_reset="earliest", enable_auto_commit=False)
     await consumer.start()
     seen = 0

@@ -1,14 +1,25 @@
-"""Apache Kafka as a process: jars from Maven Central, one KRaft node (broker and controller)."""
+"""Apache Kafka as a process: jars from Maven Central, one KRaft node (broker and controller).
+
+Secured as in production: clients authenticate with SASL/SCRAM-SHA-512 and the StandardAuthorizer
+refuses whatever no ACL allows. The broker's own superuser is written into the storage when it is
+formatted (SCRAM credentials live in the cluster metadata, so none can be added before it runs);
+every other principal and its ACLs are applied afterwards by `deploy.access`. The controller
+listener uses SASL/PLAIN with a password of its own: KRaft controllers cannot use SCRAM.
+"""
 
 from __future__ import annotations
 
 import base64
+import json
 import os
+import secrets
 import subprocess
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+
+from services.runtime.kafka_access import KafkaAccess
 
 from .processes import ManagedProcess, StartError, free_port, port_open
 from .tools import cache_root, locked, require
@@ -43,6 +54,10 @@ logger.state.level = WARN
 """
 
 _READY_LINE = "Kafka Server started"
+
+SUPERUSER = "admin"
+"""The broker's superuser: the stack and the operator's access command use it, no service does."""
+_CONTROLLER_USER = "controller"
 
 
 def classpath(log: Path) -> tuple[str, float]:
@@ -100,6 +115,28 @@ class KafkaNode:
         return f"127.0.0.1:{self.port}"
 
     @property
+    def secrets_file(self) -> Path:
+        return self.home / "broker-secrets.json"
+
+    @property
+    def superuser_password(self) -> str:
+        """Chosen once per data folder (kept across restarts, like the data it protects)."""
+        return str(self._secrets()["superuser"])
+
+    @property
+    def admin_access(self) -> KafkaAccess:
+        """This broker as its superuser."""
+        return KafkaAccess(self.bootstrap_servers, SUPERUSER, self.superuser_password)
+
+    def _secrets(self) -> dict[str, str]:
+        if not self.secrets_file.exists():
+            self.home.mkdir(parents=True, exist_ok=True)
+            chosen = {"superuser": secrets.token_urlsafe(24), "controller": secrets.token_urlsafe(24)}
+            self.secrets_file.touch(mode=0o600)
+            self.secrets_file.write_text(json.dumps(chosen))
+        return dict(json.loads(self.secrets_file.read_text()))
+
+    @property
     def log_dir(self) -> Path:
         return self.home / "logs"
 
@@ -111,15 +148,33 @@ class KafkaNode:
         self.port = self.port or free_port()
         self.controller_port = self.controller_port or free_port()
         (self.home / "log4j2.properties").write_text(_LOG4J2)
+        chosen = self._secrets()
+        scram = (f'org.apache.kafka.common.security.scram.ScramLoginModule required '
+                 f'username="{SUPERUSER}" password="{chosen["superuser"]}";')
+        plain = (f'org.apache.kafka.common.security.plain.PlainLoginModule required '
+                 f'username="{_CONTROLLER_USER}" password="{chosen["controller"]}" '
+                 f'user_{_CONTROLLER_USER}="{chosen["controller"]}";')
         props = {
             "process.roles": "broker,controller",
             "node.id": "1",
             "controller.quorum.voters": f"1@127.0.0.1:{self.controller_port}",
-            "listeners": f"PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
-            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.port}",
-            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "listeners": f"SASL_PLAINTEXT://127.0.0.1:{self.port},"
+                         f"CONTROLLER://127.0.0.1:{self.controller_port}",
+            "advertised.listeners": f"SASL_PLAINTEXT://127.0.0.1:{self.port}",
+            "listener.security.protocol.map": "SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT",
             "controller.listener.names": "CONTROLLER",
-            "inter.broker.listener.name": "PLAINTEXT",
+            "inter.broker.listener.name": "SASL_PLAINTEXT",
+            "sasl.enabled.mechanisms": "SCRAM-SHA-512",
+            "sasl.mechanism.inter.broker.protocol": "SCRAM-SHA-512",
+            "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config": scram,
+            "sasl.mechanism.controller.protocol": "PLAIN",
+            "listener.name.controller.sasl.enabled.mechanisms": "PLAIN",
+            "listener.name.controller.plain.sasl.jaas.config": plain,
+            "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+            "allow.everyone.if.no.acl.found": "false",
+            "super.users": f"User:{SUPERUSER};User:{_CONTROLLER_USER}",
+            # A rotated or removed credential stops working within the hour on open connections.
+            "connections.max.reauth.ms": "3600000",
             "log.dirs": str(self.home / "data"),
             "num.partitions": "3",
             "auto.create.topics.enable": "false",
@@ -138,7 +193,9 @@ class KafkaNode:
         if not (self.home / "data" / "meta.properties").exists():
             result = subprocess.run(
                 self._java("kafka.tools.StorageTool", "format", f"--cluster-id={_cluster_id()}",
-                           f"--config={self.home / 'server.properties'}"),
+                           f"--config={self.home / 'server.properties'}",
+                           "--add-scram",
+                           f"SCRAM-SHA-512=[name={SUPERUSER},password={chosen['superuser']}]"),
                 capture_output=True, text=True, check=False,
             )
             if result.returncode != 0:

@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from deploy.access.authority import BrokerAuthority
+
 from .processes import ManagedProcess, StartError, free_port, port_open
 
 # service module -> (environment prefix, preferred HTTP port)
@@ -63,6 +65,11 @@ class ServiceFleet:
     preferred_ports: bool = False
     """True: the well-known ports 8001-8004 when free (`make up`, for people). Tests and
     benchmarks take free ports, so fleets of concurrent runs never race for one."""
+    authority: BrokerAuthority | None = None
+    """Given: each service authenticates as its own principal, whose ACLs for the fleet's topic
+    namespace are applied before the first start (and removed by `stop_all` unless the
+    namespace is production's, the empty one)."""
+    _provisioned: bool = False
 
     def start(self, name: str, timeout: float = 60.0,
               env: dict[str, str] | None = None) -> ServiceProcess:
@@ -99,7 +106,13 @@ class ServiceFleet:
         prefix, preferred = SERVICES[name]
         if port is None:
             port = preferred if self.preferred_ports and not port_open(preferred) else free_port()
-        env = {**os.environ, **self.env, **(env or {}), f"{prefix}HTTP_PORT": str(port),
+        own: dict[str, str] = {}
+        if self.authority is not None:
+            if not self._provisioned:
+                self.authority.provision(self.namespace)
+                self._provisioned = True
+            own = self.authority.service_env(name)
+        env = {**os.environ, **self.env, **own, **(env or {}), f"{prefix}HTTP_PORT": str(port),
                f"{prefix}HTTP_HOST": "127.0.0.1"}
         process = ManagedProcess(name, [sys.executable, "-m", f"services.{name}"],
                                  self.log_dir / f"{name}.log", env=env)
@@ -126,6 +139,13 @@ class ServiceFleet:
         if service:
             service.process.kill()
 
+    @property
+    def namespace(self) -> str:
+        return self.env.get("MOTCUA_TOPIC_NAMESPACE", "")
+
     def stop_all(self) -> None:
         for name in list(self.running):
             self.stop(name)
+        if self.authority is not None and self._provisioned and self.namespace:
+            self.authority.revoke(self.namespace)
+            self._provisioned = False

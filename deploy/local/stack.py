@@ -20,7 +20,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .kafka import KAFKA_VERSION, KafkaNode
+from deploy.access.authority import BrokerAuthority
+from deploy.access.secrets import CredentialFile
+from services.runtime.kafka_access import KafkaAccess
+
+from .kafka import KAFKA_VERSION, SUPERUSER, KafkaNode
 from .mongo import MongoServer
 from .processes import StartError, kill_pid, pid_alive, stop_pid
 from .tools import MissingTool
@@ -45,8 +49,22 @@ class LocalStack:
 
     @property
     def env(self) -> dict[str, str]:
+        """The endpoints, no credential: each client adds its own."""
         return {"KAFKA_BOOTSTRAP_SERVERS": self.kafka.bootstrap_servers,
                 "MONGODB_URI": self.mongo.uri}
+
+    @property
+    def authority(self) -> BrokerAuthority:
+        """The broker's superuser and the file of every principal's password."""
+        return BrokerAuthority(
+            KafkaAccess(self.kafka.bootstrap_servers, SUPERUSER, self.kafka.superuser_password),
+            CredentialFile(self.home / "credentials.json"))
+
+    @property
+    def operator_env(self) -> dict[str, str]:
+        """What `python -m deploy.access` needs: the endpoints and the superuser."""
+        return {**self.env, "KAFKA_ADMIN_USERNAME": SUPERUSER,
+                "KAFKA_ADMIN_PASSWORD": self.kafka.superuser_password}
 
     @property
     def log_dirs(self) -> list[Path]:
@@ -63,10 +81,13 @@ class LocalStack:
             prepared = time.monotonic()
             self.kafka.start()
             self.mongo.start()
+            started_access = time.monotonic()
+            self.authority.provision()
+            self.timings["access_s"] = time.monotonic() - started_access
         except BaseException:
             self.stop()
             raise
-        self.timings = {
+        self.timings |= {
             "resolve_kafka_s": self.kafka.resolve_seconds,
             "fetch_mongod_s": self.mongo.build_seconds,
             "processes_s": time.monotonic() - prepared,
@@ -94,6 +115,8 @@ class LocalStack:
         return "\n".join([
             f"Kafka {KAFKA_VERSION} (KRaft)   KAFKA_BOOTSTRAP_SERVERS={self.kafka.bootstrap_servers}",
             f"{self._mongo_name():<22}MONGODB_URI={self.mongo.uri}",
+            f"Kafka principals and ACLs: {self.authority.credentials.path} "
+            f"(applied in {self.timings.get('access_s', 0):.1f}s)",
             f"logs: {', '.join(str(p) for p in self.log_dirs)}",
             f"{'cold' if cold else 'warm'} start: {self.timings.get('total_s', 0):.1f}s "
             f"(Kafka jars {self.timings.get('resolve_kafka_s', 0):.1f}s, "
@@ -166,7 +189,8 @@ def _start(home: Path) -> int:
     stack.start()
     _write_state(home, stack)
     env_file = home / "env"
-    env_file.write_text("".join(f"export {k}={v}\n" for k, v in stack.env.items()))
+    env_file.touch(mode=0o600)
+    env_file.write_text("".join(f"export {k}={v}\n" for k, v in stack.operator_env.items()))
     print(stack.describe())
     print(f"started in the background; `source {env_file}` for the endpoints, "
           "`python -m deploy.local.stack stop` to stop", flush=True)

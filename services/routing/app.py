@@ -46,10 +46,12 @@ def create_app(settings: RoutingSettings | None = None, clock: Clock | None = No
 
     runtime.declare_topics(topics.RECORDS_ROUTED, topics.DEPARTMENT_UPDATES,
                            *topics.department_topics(MANUAL_QUEUE))
+    runtime.declare_topic_families(topics.DEPARTMENT_TOPIC_MARKER, topics.UPDATES_TOPIC_MARKER,
+                                   topics.FEEDBACK_TOPIC_MARKER)
     runtime.subscribe(topics.RECORDS_SUBMITTED, dispatcher.on_submitted)
     # Its own group: a department's first topic joining the pattern rebalances this consumer
     # only, never the one routing new submissions.
-    runtime.subscribe_pattern(topics.UPDATES_TOPIC_PATTERN, dispatcher.on_update,
+    runtime.subscribe_family(topics.UPDATES_TOPIC_MARKER, dispatcher.on_update,
                               group=f"{settings.consumer_group}-gate")
     runtime.on_start(prepare)
     runtime.run_in_background(follow_tables)

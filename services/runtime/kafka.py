@@ -26,6 +26,7 @@ def build_broker(settings: ServiceSettings, tracer_provider: TracerProvider) -> 
     """Not connected: `start()` connects. Producer idempotence on, acks from all replicas."""
     return KafkaBroker(
         settings.kafka_bootstrap_servers,
+        security=settings.kafka_access().faststream_security(),
         client_id=f"motcua-{settings.service_name}",
         middlewares=(KafkaTelemetryMiddleware(tracer_provider=tracer_provider),),
         logger=logging.getLogger(f"motcua.{settings.service_name}.broker"),
@@ -82,7 +83,7 @@ async def ensure_topics(settings: ServiceSettings, names: Iterable[str]) -> set[
     """
     specs = [topic_spec(name) for name in set(names)]
     specs += [spec.dead_letter() for spec in specs]
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers,
+    admin = AIOKafkaAdminClient(**settings.kafka_access().client_options(),
                                 client_id=f"motcua-{settings.service_name}-admin")
     await admin.start()
     try:

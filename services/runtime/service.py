@@ -22,12 +22,14 @@ from prometheus_client import CollectorRegistry
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
+from contracts import topics as contract_topics
 from contracts.envelope import Envelope
 
 from .clock import Clock, MovableClock, SystemClock
 from .consumer import DeadLetters, Delivery, EventHandler, EventProcessor, RetryPolicy, SourcedHandler
 from .health import health_router, metrics_router, test_clock_router
 from .kafka import EventPublisher, build_broker, ensure_topics
+from .kafka_access import TopicUse
 from .problems import CHASSIS_PATHS, BodyLimitMiddleware, document_problems, install_problem_handlers
 from .settings import ServiceSettings
 from .telemetry import build_tracer_provider
@@ -76,6 +78,9 @@ class ServiceRuntime:
         self.clock: Clock = clock or _clock_of(settings)
         self.metrics = CollectorRegistry()
         self._topics: set[str] = set()
+        self.topic_use = TopicUse()
+        """What this service does on the broker, recorded as it is composed: its ACLs are
+        generated from it (`deploy.access`), so it holds exactly what it uses."""
         self._ensured: set[str] = set()
         self._mongo: AsyncMongoClient[Document] | None = None
         self._on_start: list[Hook] = []
@@ -97,6 +102,14 @@ class ServiceRuntime:
     def declare_topics(self, *topics: str) -> None:
         """Logical topics this service publishes to; created (with their .dlq) at start."""
         self._topics.update(topics)
+        self.topic_use.writes.update(topics)
+
+    def declare_topic_families(self, *markers: str) -> None:
+        """Per-department families this service creates and publishes to on first use
+        (routing: `routed.{department_code}.v2`, ...)."""
+        for marker in markers:
+            contract_topics.family_prefix(marker)  # refuses what is not a family
+        self.topic_use.write_families.update(markers)
 
     def subscribe(self, topic: str | Sequence[str], handler: EventHandler, *,
                   group: str | None = None, retry: RetryPolicy | None = None) -> None:
@@ -104,17 +117,22 @@ class ServiceRuntime:
         policy and dead-lettering."""
         names = [topic] if isinstance(topic, str) else list(topic)
         self._topics.update(names)
+        self.topic_use.reads.update(names)
+        self.topic_use.groups.add(group or self.settings.consumer_group)
 
         async def plain(envelope: Envelope[Any], delivery: Delivery) -> None:
             await handler(envelope)
 
         self._consume(plain, group, retry, topics=[self.settings.topic(name) for name in names])
 
-    def subscribe_pattern(self, pattern: str, handler: SourcedHandler, *, group: str,
-                          retry: RetryPolicy | None = None) -> None:
-        """Consume every logical topic matching `pattern` (a regular expression over logical
-        names), those created later included: they join at the next metadata refresh
+    def subscribe_family(self, marker: str, handler: SourcedHandler, *, group: str,
+                         retry: RetryPolicy | None = None) -> None:
+        """Consume every topic of a per-department family (`updates.{department_code}.v1`),
+        those created later included: they join at the next metadata refresh
         (`KAFKA_METADATA_MAX_AGE_S`). The handler is told which topic each message came on."""
+        pattern = contract_topics.family_pattern(marker)
+        self.topic_use.read_families.add(marker)
+        self.topic_use.groups.add(group)
         physical = f"^{re.escape(self.settings.topic_namespace)}{pattern.removeprefix('^')}"
         self._consume(handler, group, retry, pattern=physical)
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AliasChoices, AwareDatetime, Field, model_validator
+from pydantic import AliasChoices, AwareDatetime, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .kafka_access import KafkaAccess, SecurityProtocol
 
 Environment = Literal["production", "staging", "development", "test"]
 
@@ -25,6 +27,15 @@ class ServiceSettings(BaseSettings):
         "development", validation_alias=AliasChoices("MOTCUA_ENVIRONMENT"))
     kafka_bootstrap_servers: str = Field(
         "127.0.0.1:9092", validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS"))
+    kafka_security_protocol: SecurityProtocol = Field(
+        "SASL_PLAINTEXT", validation_alias=AliasChoices("KAFKA_SECURITY_PROTOCOL"),
+        description="SASL_SSL where the network between services and brokers is not trusted")
+    kafka_sasl_username: str = Field(
+        "", validation_alias=AliasChoices("KAFKA_SASL_USERNAME"),
+        description="this service's own principal (SCRAM-SHA-512); the broker's ACLs give it "
+                    "exactly the topics and groups it uses")
+    kafka_sasl_password: SecretStr = Field(
+        SecretStr(""), validation_alias=AliasChoices("KAFKA_SASL_PASSWORD"))
     mongodb_uri: str = Field(
         "mongodb://127.0.0.1:27017/", validation_alias=AliasChoices("MONGODB_URI"))
     topic_namespace: str = Field(
@@ -61,12 +72,26 @@ class ServiceSettings(BaseSettings):
     graceful_timeout_s: float = Field(15.0, gt=0)
 
     @model_validator(mode="after")
+    def _kafka_credentials_given(self) -> ServiceSettings:
+        if not self.kafka_sasl_username or not self.kafka_sasl_password.get_secret_value():
+            raise ValueError(
+                "KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD are required: the broker admits no "
+                "anonymous client (each service has its own principal; see the README, "
+                "'Credentials')")
+        return self
+
+    @model_validator(mode="after")
     def _no_test_clock_in_production(self) -> ServiceSettings:
         if self.test_clock and self.environment == "production":
             raise ValueError(
                 "MOTCUA_TEST_CLOCK=true is refused when MOTCUA_ENVIRONMENT=production: "
                 "a movable clock would let anyone shift statutory deadlines")
         return self
+
+    def kafka_access(self) -> KafkaAccess:
+        return KafkaAccess(self.kafka_bootstrap_servers, self.kafka_sasl_username,
+                           self.kafka_sasl_password.get_secret_value(),
+                           self.kafka_security_protocol)
 
     def topic(self, name: str) -> str:
         """The physical topic for a logical contract topic name."""

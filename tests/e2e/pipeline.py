@@ -1,7 +1,8 @@
 """The four services as processes on the test's endpoints, and what crash tests do with them.
 
-Each service gets its own database and consumer group under the test's unique id, so tests that
-share the broker (and other sessions on it) never share a group or a collection.
+Each service gets its own database, and topics and consumer groups under the test's namespace,
+so tests that share the broker (and other sessions on it) never share a group or a collection;
+each authenticates as its own principal, with ACLs for that namespace only.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from deploy.local.services import SERVICES, ServiceFleet
 from reference.catalog import load_catalog
 from reference.units import load_units
 from services.intake.examples import application
+from services.runtime.kafka_access import KafkaAccess
 from tests.endpoints import Endpoints
 from tests.kafka_io import drain_topic
 from tests.timeline import TEST_CLOCK_ENV
@@ -32,15 +34,16 @@ same-day procedure would be warned at once, before or after a test moves the clo
 
 
 def fleet(endpoints: Endpoints, unique: str, logs: Path, **extra: str) -> ServiceFleet:
-    """The four services on the test clock from MORNING, isolated by `unique`; `extra` overrides."""
+    """The four services on the test clock from MORNING, isolated by `unique`; `extra` overrides
+    (a test's own broker: set the fleet's `authority` to that broker's)."""
     env = {"KAFKA_BOOTSTRAP_SERVERS": endpoints.kafka_bootstrap_servers,
            "MONGODB_URI": endpoints.mongodb_uri, "MOTCUA_TOPIC_NAMESPACE": f"t{unique}.",
            "MOTCUA_ENVIRONMENT": "test", "KAFKA_METADATA_MAX_AGE_S": "1", **TEST_CLOCK_ENV,
            "LOG_LEVEL": "WARNING"}
     for name, (prefix, _) in SERVICES.items():
         env[f"{prefix}MONGODB_DATABASE"] = database(unique, name)
-        env[f"{prefix}CONSUMER_GROUP"] = f"t{unique}-{name}"
-    return ServiceFleet({**env, **extra}, logs, preferred_ports=False)
+    return ServiceFleet({**env, **extra}, logs, preferred_ports=False,
+                        authority=endpoints.authority)
 
 
 def database(unique: str, service: str) -> str:
@@ -108,15 +111,15 @@ async def routed_deadlines(sla_url: str, codes: list[str]) -> dict[str, dict[str
     return found
 
 
-async def distinct_ids(bootstrap: str, topic: str) -> set[str]:
+async def distinct_ids(admin: KafkaAccess, topic: str) -> set[str]:
     """Event ids on `topic` (CloudEvents `ce_id` header), copies counted once."""
-    return {headers_dict(r.headers)["ce_id"] for r in await drain_topic(bootstrap, topic, idle=0.5)}
+    return {headers_dict(r.headers)["ce_id"] for r in await drain_topic(admin, topic, idle=0.5)}
 
 
-async def outcomes(bootstrap: str, topic: str) -> dict[str, str]:
+async def outcomes(admin: KafkaAccess, topic: str) -> dict[str, str]:
     """Notification id -> outcome event type, of every outcome the notifier published so far."""
     found: dict[str, str] = {}
-    for record in await drain_topic(bootstrap, topic, idle=0.5):
+    for record in await drain_topic(admin, topic, idle=0.5):
         envelope = decode(record.key, record.value, record.headers)
         found[envelope.narrow(NotificationOutcome).data.notification_id] = envelope.type
     return found

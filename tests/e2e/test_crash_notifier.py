@@ -41,7 +41,7 @@ IN_FLIGHT = 4
 
 async def test_notifier_killed_while_sending_emails_no_applicant_twice(
         endpoints: Endpoints, unique: str, tmp_path: Path) -> None:
-    bootstrap, namespace = endpoints.kafka_bootstrap_servers, f"t{unique}."
+    admin, namespace = endpoints.kafka, f"t{unique}."
     sinks = await Sinks().start()
     outbox = sinks.outbox
     services = fleet(endpoints, unique, tmp_path / "logs", **sinks.notifier_env(),
@@ -67,11 +67,11 @@ async def test_notifier_killed_while_sending_emails_no_applicant_twice(
 
         await asyncio.to_thread(services.start, "notifier")
         async with asyncio.timeout(90):  # every notice sent and its outcome published
-            while len(await outcomes(bootstrap, namespace + topics.NOTIFICATION_OUTCOMES)) < 2 * len(codes):
+            while len(await outcomes(admin, namespace + topics.NOTIFICATION_OUTCOMES)) < 2 * len(codes):
                 await asyncio.sleep(1)
-        sent = await outcomes(bootstrap, namespace + topics.NOTIFICATION_OUTCOMES)
-        submitted = await drain_topic(bootstrap, namespace + topics.RECORDS_SUBMITTED, idle=1.0)
-        routed = await drain_topic(bootstrap, namespace + topics.RECORDS_ROUTED, idle=1.0)
+        sent = await outcomes(admin, namespace + topics.NOTIFICATION_OUTCOMES)
+        submitted = await drain_topic(admin, namespace + topics.RECORDS_SUBMITTED, idle=1.0)
+        routed = await drain_topic(admin, namespace + topics.RECORDS_ROUTED, idle=1.0)
     finally:
         services.stop_all()
         await sinks.stop()

@@ -31,16 +31,16 @@ async def test_routing_killed_mid_stream_routes_every_record_once(
                           "MONGODB_URI": endpoints.mongodb_uri, "MOTCUA_TOPIC_NAMESPACE": namespace,
                           "MOTCUA_ENVIRONMENT": "test", "ROUTING_MONGODB_DATABASE": f"t{unique}_routing",
                           "LOG_LEVEL": "WARNING", **TEST_CLOCK_ENV}, tmp_path / "logs",
-                         names=("routing",))
-    bootstrap = endpoints.kafka_bootstrap_servers
+                         names=("routing",), authority=endpoints.authority)
+    admin = endpoints.kafka
     routed_topic = namespace + topics.RECORDS_ROUTED
     try:
         await asyncio.to_thread(fleet.start, "routing")
-        watcher = AIOKafkaConsumer(routed_topic, bootstrap_servers=bootstrap,
+        watcher = AIOKafkaConsumer(routed_topic, **admin.client_options(),
                                    group_id=f"watch-{unique}", auto_offset_reset="earliest")
         await watcher.start()
         try:
-            await publish(bootstrap, namespace + topics.RECORDS_SUBMITTED, batch)
+            await publish(admin, namespace + topics.RECORDS_SUBMITTED, batch)
             seen = 0
             async with asyncio.timeout(120):
                 while seen < 100:  # some decisions out, most still to come: kill -9 now
@@ -48,14 +48,14 @@ async def test_routing_killed_mid_stream_routes_every_record_once(
             fleet.kill("routing")
         finally:
             await watcher.stop()
-        before = {r.key for r in await drain_topic(bootstrap, routed_topic, idle=1.0)}
+        before = {r.key for r in await drain_topic(admin, routed_topic, idle=1.0)}
         assert len(before) < count, "the kill came too late to interrupt the routing"
 
         await asyncio.to_thread(fleet.start, "routing")
         async with asyncio.timeout(240):
-            while len({r.key for r in await drain_topic(bootstrap, routed_topic, idle=0.5)}) < count:
+            while len({r.key for r in await drain_topic(admin, routed_topic, idle=0.5)}) < count:
                 await asyncio.sleep(1)
-        found = await drain_topic(bootstrap, routed_topic, idle=2.0)
+        found = await drain_topic(admin, routed_topic, idle=2.0)
     finally:
         fleet.stop_all()
 

@@ -94,7 +94,7 @@ async def escalation_deliveries(notifier_url: str, codes: list[str]) -> list[dic
 
 async def test_sla_monitor_killed_while_firing_sends_every_alert_once_in_effect(
         endpoints: Endpoints, unique: str, tmp_path: Path) -> None:
-    bootstrap = endpoints.kafka_bootstrap_servers
+    admin = endpoints.kafka
     alerts_topic = f"t{unique}.{topics.SLA_ALERTS}"
     outcomes_topic = f"t{unique}.{topics.NOTIFICATION_OUTCOMES}"
     sinks = await Sinks().start()
@@ -118,7 +118,7 @@ async def test_sla_monitor_killed_while_firing_sends_every_alert_once_in_effect(
         late = datetime.combine(calendar.add_working_days(latest_due.date(), 3), time(9),
                                 tzinfo=VIETNAM)
 
-        watcher = AIOKafkaConsumer(alerts_topic, bootstrap_servers=bootstrap,
+        watcher = AIOKafkaConsumer(alerts_topic, **admin.client_options(),
                                    group_id=f"watch-{unique}", auto_offset_reset="earliest")
         await watcher.start()
         try:
@@ -135,15 +135,15 @@ async def test_sla_monitor_killed_while_firing_sends_every_alert_once_in_effect(
             services.kill("sla_monitor")
         finally:
             await watcher.stop()
-        before = await distinct_ids(bootstrap, alerts_topic)
+        before = await distinct_ids(admin, alerts_topic)
         assert len(before) < expected, "the kill came too late to interrupt the firing"
 
         services.env["MOTCUA_TEST_CLOCK_START"] = late.isoformat()  # the restart's clock: moved
         sla = (await asyncio.to_thread(services.start, "sla_monitor")).base_url
         async with asyncio.timeout(60):
-            while len(await distinct_ids(bootstrap, alerts_topic)) < expected:
+            while len(await distinct_ids(admin, alerts_topic)) < expected:
                 await asyncio.sleep(0.5)
-        found = await drain_topic(bootstrap, alerts_topic, idle=2.0)
+        found = await drain_topic(admin, alerts_topic, idle=2.0)
         async with httpx.AsyncClient(base_url=sla, timeout=30) as client:
             claims = {code: (await client.get(f"/deadlines/{code}")).json()["alerts"] for code in codes}
 
@@ -152,7 +152,7 @@ async def test_sla_monitor_killed_while_firing_sends_every_alert_once_in_effect(
                 for envelope in map(decoded, found) if isinstance(envelope.data, EscalationRaised)
                 for role in [envelope.data.recipient_role] for entry in directory["roles"][role]}
         async with asyncio.timeout(60):
-            while not owed <= set(sent := await outcomes(bootstrap, outcomes_topic)):
+            while not owed <= set(sent := await outcomes(admin, outcomes_topic)):
                 await asyncio.sleep(1)
         deliveries = await escalation_deliveries(services.running["notifier"].base_url, codes)
     finally:

@@ -62,13 +62,14 @@ async def test_a_part_killed_three_times_while_applications_stream_loses_nothing
         endpoints: Endpoints, unique: str, tmp_path: Path, part: str) -> None:
     stack = LocalStack(tmp_path / "stack")
     await asyncio.to_thread(stack.start)
-    bootstrap, namespace = stack.kafka.bootstrap_servers, f"t{unique}."
+    admin, namespace = stack.authority.admin, f"t{unique}."
     sinks = await Sinks().start()
     services = fleet(endpoints, unique, tmp_path / "logs", **sinks.notifier_env(), **stack.env,
                      MONGODB_TIMEOUT_S="1", INTAKE_RELAY_SWEEP_S="1",
                      INTAKE_RELAY_LEASE_S="1", NOTIFIER_FOLD_WINDOW_S="0.2",
                      NOTIFIER_RATE_LIMIT_MESSAGES="100", NOTIFIER_SEND_CONCURRENCY=str(IN_FLIGHT),
                      NOTIFIER_LEASE_S="2", NOTIFIER_SWEEP_S="1", NOTIFIER_TICK_S="0.1")
+    services.authority = stack.authority  # the principals of this test's own broker
     accepted: dict[str, str] = {}
     bodies = applications(RECORDS, unique, seed=13, preferred="email")
     try:
@@ -101,17 +102,17 @@ async def test_a_part_killed_three_times_while_applications_stream_loses_nothing
         codes = set(accepted.values())
         async with asyncio.timeout(180):  # every record routed, and a message to every applicant
             routed_topic = namespace + topics.RECORDS_ROUTED
-            while len({r.key for r in (await held(bootstrap, [routed_topic]))[routed_topic]}
+            while len({r.key for r in (await held(admin, [routed_topic]))[routed_topic]}
                       ) < len(codes):
                 await asyncio.sleep(1)
             while len({d.recipient for d in sinks.outbox.snapshot()}) < len(codes):
                 await asyncio.sleep(0.5)
         await asyncio.sleep(2)  # let the last copies, if any, arrive before counting them
-        routed = (await held(bootstrap, [namespace + topics.RECORDS_ROUTED]))[
+        routed = (await held(admin, [namespace + topics.RECORDS_ROUTED]))[
             namespace + topics.RECORDS_ROUTED]
         department_topics = sorted({namespace + decode(r.key, r.value, r.headers)
                                     .narrow(RecordRouted).data.department_topic for r in routed})
-        departments = [record for found in (await held(bootstrap, department_topics)).values()
+        departments = [record for found in (await held(admin, department_topics)).values()
                        for record in found]
         client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack.mongo.uri)
         try:

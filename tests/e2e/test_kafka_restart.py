@@ -14,6 +14,8 @@ import pytest
 from contracts import topics
 from contracts.envelope import decode
 from contracts.records.v1 import RecordRouted
+from deploy.access.authority import BrokerAuthority
+from deploy.access.secrets import CredentialFile
 from deploy.local.kafka import KafkaNode
 from deploy.local.services import ServiceFleet
 from reference.catalog import load_catalog
@@ -46,7 +48,9 @@ async def test_a_broker_restart_mid_stream_loses_no_record(
                           "ROUTING_MONGODB_DATABASE": f"t{unique}_routing",
                           "INTAKE_RELAY_SWEEP_S": "2", "INTAKE_RELAY_LEASE_S": "2", "LOG_LEVEL": "WARNING",
                           **TEST_CLOCK_ENV},
-                         tmp_path / "logs", names=("intake", "routing"))
+                         tmp_path / "logs", names=("intake", "routing"),
+                         authority=BrokerAuthority(kafka.admin_access,
+                                                   CredentialFile(tmp_path / "credentials.json")))
     routed_topic = f"t{unique}.{topics.RECORDS_ROUTED}"
     try:
         await asyncio.to_thread(fleet.start_all)
@@ -57,10 +61,10 @@ async def test_a_broker_restart_mid_stream_loses_no_record(
             await asyncio.to_thread(kafka.start)
             codes += await submit(client, bodies[80:])
         async with asyncio.timeout(180):
-            while len({r.key for r in await drain_topic(kafka.bootstrap_servers, routed_topic,
+            while len({r.key for r in await drain_topic(kafka.admin_access, routed_topic,
                                                         idle=0.5)}) < len(codes):
                 await asyncio.sleep(1)
-        found = await drain_topic(kafka.bootstrap_servers, routed_topic, idle=2.0)
+        found = await drain_topic(kafka.admin_access, routed_topic, idle=2.0)
     finally:
         fleet.stop_all()
 

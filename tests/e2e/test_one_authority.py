@@ -26,6 +26,7 @@ from contracts.department.v1 import (
 )
 from contracts.envelope import Envelope, decode, encode, headers_dict
 from deploy.local.sinks import Sinks
+from services.runtime.kafka_access import KafkaAccess
 from tests.endpoints import Endpoints
 from tests.kafka_io import held, read_topic, write_raw
 
@@ -36,7 +37,7 @@ pytestmark = pytest.mark.integration
 
 async def test_only_the_holders_timely_updates_reach_the_services(
         endpoints: Endpoints, unique: str, tmp_path: Path) -> None:
-    bootstrap, namespace = endpoints.kafka_bootstrap_servers, f"t{unique}."
+    admin, namespace = endpoints.kafka, f"t{unique}."
     sinks = await Sinks().start()
     services = fleet(endpoints, unique, tmp_path / "logs", **sinks.notifier_env(),
                      NOTIFIER_FOLD_WINDOW_S="0.2")
@@ -52,13 +53,13 @@ async def test_only_the_holders_timely_updates_reach_the_services(
             async def answer(update: DepartmentUpdate, sender: str, at: datetime) -> Envelope[Any]:
                 envelope = Envelope.wrap(update, source=f"/departments/{sender}", time=at)
                 message = encode(envelope)
-                await write_raw(bootstrap, namespace + topics.updates_topic(sender), message.value,
+                await write_raw(admin, namespace + topics.updates_topic(sender), message.value,
                                 key=message.key, headers=message.headers)
                 return envelope
 
             done = RecordResolved(record_code=code, department_code=holder,
                                   result_summary="Đã cấp", electronic_result=True)
-            await create_topics_of(bootstrap, namespace, other)
+            await create_topics_of(admin, namespace, other)
             forged = [
                 await answer(done.model_copy(update={"department_code": other}), other, now),
                 await answer(RecordAccepted(record_code=code, department_code=holder), holder,
@@ -67,7 +68,7 @@ async def test_only_the_holders_timely_updates_reach_the_services(
             ]
             refused = [decode(r.key, r.value, r.headers).narrow(UpdateRefused).data
                        for topic in (other, holder)
-                       for r in await read_topic(bootstrap, namespace + topics.feedback_topic(topic),
+                       for r in await read_topic(admin, namespace + topics.feedback_topic(topic),
                                                  count=1 if topic == other else 2)]
             assert sorted((r.refused_event_id, r.reason) for r in refused) == sorted(
                 zip([f.id for f in forged], ["not_holder", "from_the_future", "not_allowed_now"],
@@ -77,7 +78,7 @@ async def test_only_the_holders_timely_updates_reach_the_services(
             deadline = (await http.get(f"{urls['sla_monitor']}/deadlines/{code}")).json()
             assert record["status"] != "done" and deadline["status"] == "open"
             checked = namespace + topics.DEPARTMENT_UPDATES
-            assert (await held(bootstrap, [checked]))[checked] == []
+            assert (await held(admin, [checked]))[checked] == []
 
             accepted = await answer(RecordAccepted(record_code=code, department_code=holder),
                                     holder, now + timedelta(seconds=2))
@@ -95,7 +96,7 @@ async def test_only_the_holders_timely_updates_reach_the_services(
                     await asyncio.sleep(0.3)
                 while "result_ready" not in await templates():
                     await asyncio.sleep(0.3)
-            forwarded = (await held(bootstrap, [checked]))[checked]
+            forwarded = (await held(admin, [checked]))[checked]
             assert [headers_dict(r.headers)["ce_id"] for r in forwarded] == [accepted.id, resolved.id]
             assert (await templates()).count("result_ready") == 1
     finally:
@@ -103,16 +104,16 @@ async def test_only_the_holders_timely_updates_reach_the_services(
         await sinks.stop()
 
 
-async def create_topics_of(bootstrap: str, namespace: str, department: str) -> None:
+async def create_topics_of(admin: KafkaAccess, namespace: str, department: str) -> None:
     """Create a department's topics as routing would at its first assignment (this one holds
     nothing yet, so routing has not)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
+    client = AIOKafkaAdminClient(**admin.client_options())
+    await client.start()
     try:
-        existing = set(await admin.list_topics())
-        await admin.create_topics([NewTopic(namespace + name, 3, 1)
+        existing = set(await client.list_topics())
+        await client.create_topics([NewTopic(namespace + name, 3, 1)
                                    for name in topics.department_topics(department)
                                    if namespace + name not in existing])
     finally:
-        await admin.close()
+        await client.close()
 

@@ -57,7 +57,8 @@ async def test_published_event_reaches_another_broker_with_headers_and_trace(
     runtimes.append(producer)
 
     received: asyncio.Queue[Any] = asyncio.Queue()
-    consumer = KafkaBroker(endpoints.kafka_bootstrap_servers)
+    consumer = KafkaBroker(endpoints.kafka_bootstrap_servers,
+                           security=endpoints.kafka.faststream_security())
 
     @consumer.subscriber(settings.topic(topics.DEPARTMENT_UPDATES), group_id=f"{settings.consumer_group}-x",
                          auto_offset_reset="earliest", ack_policy=AckPolicy.ACK)
@@ -110,13 +111,13 @@ async def test_poison_message_is_dead_lettered_with_reason_and_the_next_one_is_h
     topic = settings.topic(topics.DEPARTMENT_UPDATES)
     good = accepted()
     bad_headers = [(name, value) for name, value in _encoded(good).headers]
-    await write_raw(endpoints.kafka_bootstrap_servers, topic, b'{"record_code": 42',
+    await write_raw(endpoints.kafka, topic, b'{"record_code": 42',
                     key=RECORD.encode(), headers=bad_headers)
     await runtime.publisher.publish(good)
 
     got = await asyncio.wait_for(handled.get(), 30)
     assert got.id == good.id
-    dead = await read_topic(endpoints.kafka_bootstrap_servers, f"{topic}.dlq", count=1)
+    dead = await read_topic(endpoints.kafka, f"{topic}.dlq", count=1)
     headers = headers_dict(dead[0].headers)
     assert headers["dlq-reason"] == "malformed_json"
     assert headers["dlq-original-topic"] == topic
@@ -147,12 +148,12 @@ async def test_a_message_no_consumer_can_read_is_dead_lettered_and_the_next_is_h
         key = None
     else:  # valid JSON with an unknown field, so only its size is wrong
         body = body[:-1] + b',"pad":"' + b"x" * MAX_VALUE_BYTES + b'"}'
-    await write_raw(endpoints.kafka_bootstrap_servers, topic, body, key=key, headers=headers)
+    await write_raw(endpoints.kafka, topic, body, key=key, headers=headers)
     await runtime.publisher.publish(good)
 
     got = await asyncio.wait_for(handled.get(), 30)
     assert got.id == good.id
-    dead = await read_topic(endpoints.kafka_bootstrap_servers, f"{topic}.dlq", count=1)
+    dead = await read_topic(endpoints.kafka, f"{topic}.dlq", count=1)
     assert headers_dict(dead[0].headers)["dlq-reason"] == reason
     assert dead[0].value == body
     assert handled.empty()
@@ -180,7 +181,7 @@ async def test_handler_refusal_and_repeated_crash_are_dead_lettered_without_stop
     for note in ("refuse", "crash", "fine"):
         await runtime.publisher.publish(accepted(note=note))
 
-    dead = await read_topic(endpoints.kafka_bootstrap_servers,
+    dead = await read_topic(endpoints.kafka,
                             settings.topic(topics.DEPARTMENT_UPDATES) + ".dlq", count=2)
     reasons = sorted(headers_dict(r.headers)["dlq-reason"] for r in dead)
     assert reasons == ["handler_failed", "unknown_department"]
@@ -212,7 +213,7 @@ async def test_transient_failure_is_retried_not_dead_lettered(
             await asyncio.sleep(0.05)
     assert set(calls) == {event.id}
     with pytest.raises(AssertionError, match="expected 1 records"):
-        await read_topic(endpoints.kafka_bootstrap_servers,
+        await read_topic(endpoints.kafka,
                          settings.topic(topics.DEPARTMENT_UPDATES) + ".dlq", count=1, timeout=3)
 
 
@@ -235,7 +236,7 @@ async def test_topics_are_created_once_with_the_contract_partitions(
     assert created == {settings.topic(name) for name in wanted} | {
         settings.topic(name) + ".dlq" for name in wanted}
     assert await ensure_topics(settings, wanted) == set()
-    admin = AIOKafkaAdminClient(bootstrap_servers=endpoints.kafka_bootstrap_servers)
+    admin = AIOKafkaAdminClient(**endpoints.kafka.client_options())
     await admin.start()
     try:
         described = {t["topic"]: len(t["partitions"])

@@ -14,12 +14,16 @@ from services.runtime.service import ServiceRuntime
 from services.runtime.settings import env_names
 from services.sla_monitor.settings import SlaMonitorSettings
 
+SASL = {"KAFKA_SASL_USERNAME": "svc.intake", "KAFKA_SASL_PASSWORD": "s3cret-of-intake"}
+
 
 def test_service_reads_shared_endpoints_and_its_prefixed_fields(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:39092")
     monkeypatch.setenv("MONGODB_URI", "mongodb://127.0.0.1:37017/")
     monkeypatch.setenv("INTAKE_HTTP_PORT", "9101")
     monkeypatch.setenv("SLA_HTTP_PORT", "9103")
+    for name, value in SASL.items():
+        monkeypatch.setenv(name, value)
     intake = IntakeSettings()
     assert intake.kafka_bootstrap_servers == "127.0.0.1:39092"
     assert intake.mongodb_uri == "mongodb://127.0.0.1:37017/"
@@ -36,17 +40,17 @@ def test_env_names_lists_shared_and_prefixed_variables() -> None:
 
 def test_test_clock_is_refused_in_production() -> None:
     with pytest.raises(ValidationError, match="MOTCUA_TEST_CLOCK=true is refused"):
-        IntakeSettings.model_validate({"MOTCUA_ENVIRONMENT": "production", "MOTCUA_TEST_CLOCK": True})
+        IntakeSettings.model_validate({**SASL, "MOTCUA_ENVIRONMENT": "production", "MOTCUA_TEST_CLOCK": True})
 
 
 def test_runtime_picks_the_movable_clock_only_when_enabled() -> None:
-    enabled = IntakeSettings.model_validate({"MOTCUA_ENVIRONMENT": "test", "MOTCUA_TEST_CLOCK": True})
+    enabled = IntakeSettings.model_validate({**SASL, "MOTCUA_ENVIRONMENT": "test", "MOTCUA_TEST_CLOCK": True})
     assert isinstance(ServiceRuntime(enabled).clock, MovableClock)
-    assert isinstance(ServiceRuntime(IntakeSettings.model_validate({})).clock, SystemClock)
+    assert isinstance(ServiceRuntime(IntakeSettings.model_validate(SASL)).clock, SystemClock)
 
 
 def test_test_clock_can_start_at_an_instant_and_be_set_forward_over_http() -> None:
-    settings = IntakeSettings.model_validate({
+    settings = IntakeSettings.model_validate({**SASL, 
         "MOTCUA_ENVIRONMENT": "test", "MOTCUA_TEST_CLOCK": True,
         "MOTCUA_TEST_CLOCK_START": "2026-02-13T16:00:00+07:00"})
     before = datetime.now(UTC)
@@ -71,7 +75,25 @@ def test_test_clock_can_start_at_an_instant_and_be_set_forward_over_http() -> No
 
 
 def test_topic_namespace_prefixes_physical_topics_and_rejects_bad_characters() -> None:
-    settings = IntakeSettings.model_validate({"MOTCUA_TOPIC_NAMESPACE": "t42."})
+    settings = IntakeSettings.model_validate({**SASL, "MOTCUA_TOPIC_NAMESPACE": "t42."})
     assert settings.topic("records.submitted.v1") == "t42.records.submitted.v1"
     with pytest.raises(ValidationError, match="MOTCUA_TOPIC_NAMESPACE"):
-        IntakeSettings.model_validate({"MOTCUA_TOPIC_NAMESPACE": "a b"})
+        IntakeSettings.model_validate({**SASL, "MOTCUA_TOPIC_NAMESPACE": "a b"})
+
+
+def test_a_service_without_its_kafka_credentials_is_refused_and_never_shows_the_password() -> None:
+    with pytest.raises(ValidationError, match="KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD are required"):
+        IntakeSettings.model_validate({})
+    with pytest.raises(ValidationError, match="KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD"):
+        IntakeSettings.model_validate({"KAFKA_SASL_USERNAME": "svc.intake"})
+    settings = IntakeSettings.model_validate(SASL)
+    assert "s3cret-of-intake" not in repr(settings) and "s3cret-of-intake" not in str(settings)
+    access = settings.kafka_access()
+    assert "s3cret-of-intake" not in repr(access)
+    options = access.client_options()
+    assert options["security_protocol"] == "SASL_PLAINTEXT"
+    assert options["sasl_mechanism"] == "SCRAM-SHA-512"
+    assert (options["sasl_plain_username"], options["sasl_plain_password"]) == (
+        "svc.intake", "s3cret-of-intake")
+    with pytest.raises(ValidationError, match="KAFKA_SECURITY_PROTOCOL"):
+        IntakeSettings.model_validate({**SASL, "KAFKA_SECURITY_PROTOCOL": "PLAINTEXT"})

@@ -1,8 +1,9 @@
 """The demo's actors over Kafka: the departments that receive records, and a watcher of every topic.
 
-The departments read every `routed.<code>.v2` topic (one pattern subscription stands for all the
-province's desks) and answer, as the record's current holder, on that department's own
-`updates.<code>.v1`, which routing checks and forwards to `records.department-updates.v1`,
+Each department the demo plays is a desk of its own, signed in as its own principal: it reads its
+`routed.<code>.v2` (the broker lets it read nothing else) and answers, as the record's current
+holder, on its own `updates.<code>.v1`, which routing checks and forwards to
+`records.department-updates.v1`,
 stamped with the demo's clock (the services run on test clocks moved together), carrying the
 assignment's trace context so the answer joins the record's trace. Answers have deterministic
 ids: a redelivered assignment gets the same answer, which the services apply once.
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import time
 import uuid
 from collections import defaultdict
@@ -36,10 +36,13 @@ from contracts.department.v1 import (
 from contracts.department.v2 import RecordAssigned
 from contracts.envelope import Envelope, EventPayload, decode, encode
 from contracts.errors import ContractError
+from contracts.records.v1 import RecordRouted
 from contracts.sla.v1 import DelayExplanationRequested
+from deploy.access.authority import BrokerAuthority
 from reference.calendar import WorkingCalendar
 from reference.localtime import local_instant, to_local
 from services.routing.directory import MANUAL_QUEUE
+from services.runtime.kafka_access import KafkaAccess
 
 from .mix import Behaviour
 
@@ -95,10 +98,26 @@ class Holding:
 
 
 @dataclass
-class Departments:
-    """Every department desk of the province, each acting out its records' behaviours."""
+class Desk:
+    """One department's connection to the broker, as its own principal."""
 
-    bootstrap: str
+    producer: AIOKafkaProducer
+    consumer: AIOKafkaConsumer
+    task: asyncio.Task[None] | None = None
+
+
+def played(department: str) -> bool:
+    """Whether the demo plays this department: not the manual queue (a person must choose), not a
+    district People's Committee dissolved in 2025 (its records wait for the reorganisation)."""
+    return department != MANUAL_QUEUE and not department.startswith("UBND-H-")
+
+
+@dataclass
+class Departments:
+    """The province's department desks the demo's records reach, each acting out its records'
+    behaviours; a desk opens when routing first sends its department a record."""
+
+    authority: BrokerAuthority
     namespace: str
     plan: dict[str, Behaviour]
     clock: DemoClock
@@ -107,28 +126,39 @@ class Departments:
     answered: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     delay_asked: dict[str, DelayExplanationRequested] = field(default_factory=dict)
     """Requests for a delay's reason, kept until the department has seen its assignment."""
-    _producer: AIOKafkaProducer | None = None
-    _consumer: AIOKafkaConsumer | None = None
-    _task: asyncio.Task[None] | None = None
+    desks: dict[str, Desk] = field(default_factory=dict)
+    _opening: asyncio.Lock = field(default_factory=asyncio.Lock)
 
-    async def start(self) -> None:
-        self._producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all")
-        await self._producer.start()
-        self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap, group_id=f"demo-desks-{uuid.uuid4().hex[:8]}",
-            auto_offset_reset="earliest", metadata_max_age_ms=1000, enable_auto_commit=True)
-        self._consumer.subscribe(pattern=rf"^{re.escape(self.namespace)}routed\..+\.v2$")
-        await self._consumer.start()
-        self._task = asyncio.create_task(self._read())
+    async def on_routed(self, routed: EventPayload) -> None:
+        """Routing sent a department a record: its desk opens if it is not open yet."""
+        if isinstance(routed, RecordRouted) and played(routed.department_code):
+            await self.desk(routed.department_code)
+
+    async def desk(self, code: str) -> Desk:
+        """The department's desk, opened on first use with the department's own credentials."""
+        async with self._opening:
+            if code in self.desks:
+                return self.desks[code]
+            options = self.authority.department(code).client_options()
+            producer = AIOKafkaProducer(**options, acks="all")
+            await producer.start()
+            consumer = AIOKafkaConsumer(
+                self.namespace + topics.department_topic(code), **options,
+                group_id=f"{self.namespace}{topics.department_group_prefix(code)}"
+                         f"demo-{uuid.uuid4().hex[:8]}",
+                auto_offset_reset="earliest", metadata_max_age_ms=1000, enable_auto_commit=True)
+            await consumer.start()
+            desk = self.desks[code] = Desk(producer, consumer)
+            desk.task = asyncio.create_task(self._read(consumer))
+            return desk
 
     async def stop(self) -> None:
-        await stop_reading(self._task, self._consumer)
-        if self._producer is not None:
-            await self._producer.stop()
+        for desk in self.desks.values():
+            await stop_reading(desk.task, desk.consumer)
+            await desk.producer.stop()
 
-    async def _read(self) -> None:
-        assert self._consumer is not None
-        async for _, envelope in envelopes(self._consumer, timeout_ms=500):
+    async def _read(self, consumer: AIOKafkaConsumer) -> None:
+        async for _, envelope in envelopes(consumer, timeout_ms=500):
             if isinstance(envelope.data, RecordAssigned):
                 await self._on_assigned(envelope.data, envelope.traceparent)
 
@@ -139,9 +169,7 @@ class Departments:
             return  # an older assignment read late
         self.holding[code] = Holding(department, assigned.attempt, traceparent, assigned.routed_at)
         behaviour = self.plan.get(code)
-        if behaviour is None or department == MANUAL_QUEUE or department.startswith("UBND-H-"):
-            # Not ours to play, a person must choose a department, or a district People's
-            # Committee dissolved in 2025 that waits for the reorganisation to move its records.
+        if behaviour is None or not played(department):
             return
         if behaviour == "ignore":
             return
@@ -166,7 +194,7 @@ class Departments:
 
     async def answer(self, code: str, what: str, update: DepartmentUpdate) -> None:
         """Publish one answer as the record's holder; the same (record, what) keeps its event id."""
-        assert self._producer is not None
+        desk = await self.desk(update.department_code)
         holding = self.holding.get(code)
         # Answers follow the assignment and each other in event time, which readers order a
         # record's events by: the demo's clock is set a moment after the services' clocks.
@@ -179,7 +207,7 @@ class Departments:
             traceparent=holding.traceparent if holding else None)
         message = encode(envelope)
         inbound = self.namespace + topics.updates_topic(update.department_code)
-        await self._producer.send_and_wait(inbound, message.value, key=message.key,
+        await desk.producer.send_and_wait(inbound, message.value, key=message.key,
                                            headers=message.headers)
         self.answered[code].append(what)
 
@@ -191,7 +219,7 @@ class Departments:
         """Whether a department the demo plays holds the record (not the manual queue, not a
         dissolved district)."""
         holder = self.holder(code)
-        return holder is not None and holder != MANUAL_QUEUE and not holder.startswith("UBND-H-")
+        return holder is not None and played(holder)
 
     async def finish_on_time(self) -> list[str]:
         """The next working day: supplements arrive; records not meant to be late are resolved."""
@@ -252,9 +280,11 @@ class Departments:
 class Watcher:
     """Reads every topic of the pipeline from the start and keeps what went by, for the summary."""
 
-    bootstrap: str
+    kafka: KafkaAccess
+    """The superuser: the demo watches every topic as an operator would."""
     namespace: str
     on_alert: Callable[[EventPayload], Awaitable[None]] | None = None
+    on_routed: Callable[[EventPayload], Awaitable[None]] | None = None
     seen: dict[str, list[Envelope[EventPayload]]] = field(default_factory=lambda: defaultdict(list))
     last_seen: float = field(default_factory=time.monotonic)
     errors: list[str] = field(default_factory=list)
@@ -266,7 +296,7 @@ class Watcher:
 
     async def start(self) -> None:
         self._consumer = AIOKafkaConsumer(
-            *(self.namespace + name for name in self.TOPICS), bootstrap_servers=self.bootstrap,
+            *(self.namespace + name for name in self.TOPICS), **self.kafka.client_options(),
             group_id=f"demo-watch-{uuid.uuid4().hex[:8]}", auto_offset_reset="earliest",
             metadata_max_age_ms=1000)
         await self._consumer.start()
@@ -284,9 +314,11 @@ class Watcher:
             ids.add(envelope.id)
             self.seen[topic.removeprefix(self.namespace)].append(envelope)
             self.last_seen = time.monotonic()
-            if self.on_alert is not None and topic.endswith(topics.SLA_ALERTS):
+            hook = {topics.SLA_ALERTS: self.on_alert, topics.RECORDS_ROUTED: self.on_routed}.get(
+                topic.removeprefix(self.namespace))
+            if hook is not None:
                 try:
-                    await self.on_alert(envelope.data)
+                    await hook(envelope.data)
                 except Exception as error:  # the watcher must go on; the demo reports it
                     self.errors.append(f"answering {envelope.type}: {error!r}")
 

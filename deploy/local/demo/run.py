@@ -21,6 +21,7 @@ import httpx
 
 from contracts import topics
 from contracts.records.v1 import RecordSubmitted
+from deploy.access.authority import BrokerAuthority
 from deploy.local.sinks import Delivery, Outbox
 from reference.calendar import load_calendar
 from reference.catalog import load_catalog
@@ -72,21 +73,22 @@ class Story:
 
 
 class Demo:
-    def __init__(self, urls: Mapping[str, str], bootstrap: str, namespace: str, outbox: Outbox,
-                 clock: DemoClock, trace_dir: Path, say: Callable[[str], None]) -> None:
-        self.urls, self.bootstrap, self.namespace = urls, bootstrap, namespace
+    def __init__(self, urls: Mapping[str, str], authority: BrokerAuthority, namespace: str,
+                 outbox: Outbox, clock: DemoClock, trace_dir: Path,
+                 say: Callable[[str], None]) -> None:
+        self.urls, self.namespace = urls, namespace
         self.outbox, self.clock, self.trace_dir, self.say = outbox, clock, trace_dir, say
         self.calendar = load_calendar()
         self.catalog, self.units = load_catalog(), load_units()
         self.story = Story()
         self.http = httpx.AsyncClient(timeout=30)
-        self.departments = Departments(bootstrap, namespace, {}, clock, self.calendar)
-        self.watcher = Watcher(bootstrap, namespace, on_alert=self.departments.on_alert)
+        self.departments = Departments(authority, namespace, {}, clock, self.calendar)
+        self.watcher = Watcher(authority.admin, namespace, on_alert=self.departments.on_alert,
+                               on_routed=self.departments.on_routed)
 
     async def run(self) -> None:
         try:
             await self.watcher.start()
-            await self.departments.start()
             await self.set_clocks(self.clock.now() + timedelta(minutes=1))
             await self.submit()
             await self.first_answers()
@@ -339,9 +341,10 @@ class Demo:
         return letters[0] if letters else None
 
 
-async def run_demo(urls: Mapping[str, str], bootstrap: str, namespace: str, outbox: Outbox,
-                   clock: DemoClock, trace_dir: Path, say: Callable[[str], None]) -> Demo:
-    demo = Demo(urls, bootstrap, namespace, outbox, clock, trace_dir, say)
+async def run_demo(urls: Mapping[str, str], authority: BrokerAuthority, namespace: str,
+                   outbox: Outbox, clock: DemoClock, trace_dir: Path,
+                   say: Callable[[str], None]) -> Demo:
+    demo = Demo(urls, authority, namespace, outbox, clock, trace_dir, say)
     with contextlib.suppress(asyncio.CancelledError):
         await demo.run()
     return demo

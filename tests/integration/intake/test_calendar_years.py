@@ -44,7 +44,7 @@ async def test_an_appointment_in_the_provisional_year_is_marked_on_the_receipt_a
     assert [line[:9] for line in receipt["appointment_notice"]] == ["Ngày hẹn ", "The appoi"]
     tracked = (await intake.client.get(f"/records/{answer['record_code']}")).json()
     assert tracked["appointment_provisional"] is True
-    records = await read_topic(endpoints.kafka_bootstrap_servers,
+    records = await read_topic(endpoints.kafka,
                                intake.settings.topic(topics.RECORDS_SUBMITTED), count=2)
     flags = {event.data.record_code: event.data.appointment_provisional for event in
              (decode(r.key, r.value, r.headers).narrow(RecordSubmitted) for r in records)}

@@ -13,10 +13,13 @@ from pymongo import AsyncMongoClient
 
 from contracts import topics
 from contracts.envelope import headers_dict
+from deploy.access.authority import BrokerAuthority
+from deploy.access.secrets import CredentialFile
 from deploy.local.kafka import KafkaNode
 from deploy.local.services import ServiceFleet
 from services.intake.app import create_app
 from services.intake.settings import IntakeSettings
+from services.runtime.kafka_access import KafkaAccess
 from tests.endpoints import Endpoints
 from tests.kafka_io import read_topic
 from tests.timeline import TEST_CLOCK_ENV
@@ -24,8 +27,8 @@ from tests.timeline import TEST_CLOCK_ENV
 pytestmark = pytest.mark.integration
 
 
-async def _published_codes(bootstrap: str, topic: str, count: int) -> list[tuple[str, str]]:
-    records = await read_topic(bootstrap, topic, count=count, timeout=90)
+async def _published_codes(admin: KafkaAccess, topic: str, count: int) -> list[tuple[str, str]]:
+    records = await read_topic(admin, topic, count=count, timeout=90)
     return [(r.key.decode(), headers_dict(r.headers)["ce_id"]) for r in records]
 
 
@@ -34,7 +37,8 @@ async def test_applications_accepted_while_kafka_is_down_are_published_when_it_i
     make_application: Callable[..., dict[str, Any]],
 ) -> None:
     settings: IntakeSettings = make_settings(
-        IntakeSettings, KAFKA_BOOTSTRAP_SERVERS=kafka.bootstrap_servers)
+        IntakeSettings, KAFKA_BOOTSTRAP_SERVERS=kafka.bootstrap_servers,
+        KAFKA_SASL_PASSWORD=kafka.superuser_password)
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://i")
@@ -47,7 +51,7 @@ async def test_applications_accepted_while_kafka_is_down_are_published_when_it_i
         db = app.state.runtime.db
         assert await db["records"].count_documents({"outbox_pending": True}) == 5
         kafka.start()
-        published = await _published_codes(kafka.bootstrap_servers,
+        published = await _published_codes(kafka.admin_access,
                                             settings.topic(topics.RECORDS_SUBMITTED), 5)
         assert sorted(code for code, _ in published) == codes
         async with asyncio.timeout(30):  # each event noted as sent, so no sweep sends it again
@@ -69,7 +73,9 @@ async def test_killing_intake_between_write_and_publish_loses_nothing(
            "MOTCUA_ENVIRONMENT": "test", "INTAKE_MONGODB_DATABASE": database,
            "INTAKE_RELAY_LEASE_S": "1", "INTAKE_RELAY_SWEEP_S": "1",
            **TEST_CLOCK_ENV}
-    fleet = ServiceFleet(env, tmp_path / "logs", names=("intake",))
+    fleet = ServiceFleet(env, tmp_path / "logs", names=("intake",),
+                         authority=BrokerAuthority(kafka.admin_access,
+                                                   CredentialFile(tmp_path / "credentials.json")))
     topic = f"t{unique}.{topics.RECORDS_SUBMITTED}"
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(endpoints.mongodb_uri)
     try:
@@ -84,7 +90,7 @@ async def test_killing_intake_between_write_and_publish_loses_nothing(
         fleet.kill("intake")  # SIGKILL: the events are stored, none was published
         kafka.start()
         fleet.start("intake")
-        published = await _published_codes(kafka.bootstrap_servers, topic, 5)
+        published = await _published_codes(kafka.admin_access, topic, 5)
         assert sorted(code for code, _ in published) == codes
 
         # A crash after publishing but before marking leaves the event pending: it goes out
@@ -94,7 +100,7 @@ async def test_killing_intake_between_write_and_publish_loses_nothing(
         await mongo[database]["records"].update_one({"_id": codes[0]},
                                                     {"$set": {"outbox_pending": True}})
         fleet.start("intake")
-        again = await _published_codes(kafka.bootstrap_servers, topic, 6)
+        again = await _published_codes(kafka.admin_access, topic, 6)
         ids = {code: {event for c, event in again if c == code} for code in codes}
         assert len([c for c, _ in again if c == codes[0]]) == 2
         assert all(len(events) == 1 for events in ids.values())

@@ -33,7 +33,7 @@ async def test_accepted_application_gets_receipt_and_its_event_is_published(
     assert receipt["processing_days"] == 7
     assert receipt["appointment"] == answer["appointment"]
 
-    records = await read_topic(endpoints.kafka_bootstrap_servers,
+    records = await read_topic(endpoints.kafka,
                                intake.settings.topic(topics.RECORDS_SUBMITTED), count=1)
     event = decode(records[0].key, records[0].value, records[0].headers).narrow(RecordSubmitted)
     assert records[0].key == code.encode()
@@ -65,9 +65,9 @@ async def test_same_key_same_body_returns_the_same_record_and_publishes_once(
     assert changed.json()["type"] == "urn:motcua:problem:idempotency-conflict"
     assert await intake.count_records() == 1
     topic = intake.settings.topic(topics.RECORDS_SUBMITTED)
-    await read_topic(endpoints.kafka_bootstrap_servers, topic, count=1)
+    await read_topic(endpoints.kafka, topic, count=1)
     with pytest.raises(AssertionError, match="expected 2 records"):
-        await read_topic(endpoints.kafka_bootstrap_servers, topic, count=2, timeout=3)
+        await read_topic(endpoints.kafka, topic, count=2, timeout=3)
 
 
 async def test_parallel_submissions_to_one_unit_get_distinct_consecutive_codes(

@@ -74,6 +74,6 @@ async def test_event_for_an_unknown_record_is_dead_lettered(
 ) -> None:
     await _publish(intake, RecordAccepted(record_code="000.00.21.H40-261124-0042",
                                           department_code="CA-TINH"), intake.runtime.clock.now())
-    dead = await read_topic(endpoints.kafka_bootstrap_servers,
+    dead = await read_topic(endpoints.kafka,
                             intake.settings.topic(topics.DEPARTMENT_UPDATES) + ".dlq", count=1)
     assert headers_dict(dead[0].headers)["dlq-reason"] == "unknown_record"

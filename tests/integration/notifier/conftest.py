@@ -290,7 +290,7 @@ class Notifier(InProcessService):
             d["status"] in ("sent", "failed") for d in ds), timeout)
 
     async def outcomes(self, count: int, timeout: float = 30) -> list[Envelope[Any]]:
-        records = await read_topic(self.endpoints.kafka_bootstrap_servers,
+        records = await read_topic(self.endpoints.kafka,
                                    self.settings.topic(topics.NOTIFICATION_OUTCOMES), count=count,
                                    timeout=timeout)
         return [decode(r.key, r.value, r.headers) for r in records]

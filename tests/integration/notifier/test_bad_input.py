@@ -91,10 +91,10 @@ async def test_a_poison_message_is_dead_lettered_and_the_next_event_is_delivered
     person = applicant()
     async with notifier_service() as notifier:
         topic = notifier.settings.topic(topics.RECORDS_SUBMITTED)
-        bootstrap = notifier.endpoints.kafka_bootstrap_servers
-        await write_raw(bootstrap, topic, b"\xff\xfe not an event", key=person.code.encode())
+        admin = notifier.endpoints.kafka
+        await write_raw(admin, topic, b"\xff\xfe not an event", key=person.code.encode())
         await notifier.send(person.submitted())
-        [dead] = await read_topic(bootstrap, dead_letter_topic(topic), count=1)
+        [dead] = await read_topic(admin, dead_letter_topic(topic), count=1)
         [delivery] = await notifier.settled(person.code, 1)
     assert dead.value == b"\xff\xfe not an event"
     assert delivery["status"] == "sent"

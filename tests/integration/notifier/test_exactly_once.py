@@ -18,6 +18,7 @@ from contracts.envelope import Envelope, EventPayload, encode, headers_dict
 from deploy.local.services import ServiceFleet
 from services.notifier.domain import notification_id
 from services.notifier.settings import NotifierSettings
+from services.runtime.kafka_access import KafkaAccess
 from tests.endpoints import Endpoints
 from tests.kafka_io import drain_topic
 from tests.timeline import MORNING
@@ -26,9 +27,9 @@ from tests.unit.notifier.factories import rejected
 from .conftest import Applicant, Gateway, MailServer, applicant, for_record
 
 
-async def publish(bootstrap: str, settings: NotifierSettings, payloads: list[EventPayload]
+async def publish(admin: KafkaAccess, settings: NotifierSettings, payloads: list[EventPayload]
                   ) -> list[Envelope[Any]]:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    producer = AIOKafkaProducer(**admin.client_options(), acks="all")
     await producer.start()
     sent: list[Envelope[Any]] = []
     try:
@@ -70,21 +71,20 @@ async def test_killed_mid_batch_the_restart_delivers_the_rest_and_nothing_twice_
            "MOTCUA_ENVIRONMENT": "test", "MOTCUA_TEST_CLOCK": "true",
            "MOTCUA_TEST_CLOCK_START": MORNING.isoformat(),
            "NOTIFIER_MONGODB_DATABASE": settings.mongodb_database,
-           "NOTIFIER_CONSUMER_GROUP": settings.consumer_group,
            "NOTIFIER_SMTP_HOST": "127.0.0.1", "NOTIFIER_SMTP_PORT": str(smtp_server.port),
            "NOTIFIER_SMTP_START_TLS": "false", "NOTIFIER_SMS_GATEWAY_URL": gateway.url("/sms"),
            "NOTIFIER_FOLD_WINDOW_S": "0.1", "NOTIFIER_RATE_LIMIT_MESSAGES": "100",
            "NOTIFIER_RETRY_BASE_S": "0.1", "NOTIFIER_RETRY_CAP_S": "0.5",
            "NOTIFIER_LEASE_S": "2", "NOTIFIER_SWEEP_S": "1", "NOTIFIER_TICK_S": "0.1",
            "NOTIFIER_BATCH_SIZE": "20", "NOTIFIER_SEND_CONCURRENCY": "4"}
-    fleet = ServiceFleet(env, tmp_path / "logs", names=("notifier",))
+    fleet = ServiceFleet(env, tmp_path / "logs", names=("notifier",), authority=endpoints.authority)
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(endpoints.mongodb_uri, tz_aware=True)
     db = mongo[settings.mongodb_database]
-    bootstrap = endpoints.kafka_bootstrap_servers
+    admin = endpoints.kafka
     try:
         await asyncio.to_thread(fleet.start, "notifier")  # the servers answer meanwhile
-        events = await publish(bootstrap, settings, [p.submitted() for p in people])
-        events += await publish(bootstrap, settings,
+        events = await publish(admin, settings, [p.submitted() for p in people])
+        events += await publish(admin, settings,
                                 [for_record(rejected(), p.code) for p in people[::3]])
         expected = {notification_id(e.id, "applicant", person.preferred, person.address)
                     for e in events for person in people if person.code == e.record_id}
@@ -102,7 +102,7 @@ async def test_killed_mid_batch_the_restart_delivers_the_rest_and_nothing_twice_
                 await asyncio.sleep(0.2)
             while await db["published"].count_documents({}) < len(expected):
                 await asyncio.sleep(0.2)
-        outcomes = await drain_topic(bootstrap, settings.topic(topics.NOTIFICATION_OUTCOMES), idle=2.0)
+        outcomes = await drain_topic(admin, settings.topic(topics.NOTIFICATION_OUTCOMES), idle=2.0)
         documents = await db["deliveries"].count_documents({})
         sent = await db["results"].count_documents({"status": "sent"})
     finally:

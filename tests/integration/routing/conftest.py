@@ -66,27 +66,27 @@ class Routing:
 
     async def updates(self, count: int, timeout: float = 30) -> list[Envelope[Any]]:
         """What the gate forwarded, on the topic the other services read."""
-        records = await read_topic(self.endpoints.kafka_bootstrap_servers,
+        records = await read_topic(self.endpoints.kafka,
                                    self.settings.topic(topics.DEPARTMENT_UPDATES), count=count,
                                    timeout=timeout)
         return [decode(r.key, r.value, r.headers) for r in records]
 
     async def feedback(self, department: str, count: int, timeout: float = 30
                        ) -> list[UpdateRefused]:
-        records = await read_topic(self.endpoints.kafka_bootstrap_servers,
+        records = await read_topic(self.endpoints.kafka,
                                    self.settings.topic(topics.feedback_topic(department)),
                                    count=count, timeout=timeout)
         return [decode(r.key, r.value, r.headers).narrow(UpdateRefused).data for r in records]
 
     async def assignments(self, department: str, count: int, timeout: float = 30
                           ) -> list[Envelope[RecordAssigned]]:
-        records = await read_topic(self.endpoints.kafka_bootstrap_servers,
+        records = await read_topic(self.endpoints.kafka,
                                    self.settings.topic(topics.department_topic(department)),
                                    count=count, timeout=timeout)
         return [decode(r.key, r.value, r.headers).narrow(RecordAssigned) for r in records]
 
     async def decisions(self, count: int, timeout: float = 30) -> list[RecordRouted]:
-        records = await read_topic(self.endpoints.kafka_bootstrap_servers,
+        records = await read_topic(self.endpoints.kafka,
                                    self.settings.topic(topics.RECORDS_ROUTED), count=count,
                                    timeout=timeout)
         return [decode(r.key, r.value, r.headers).narrow(RecordRouted).data for r in records]

@@ -97,7 +97,7 @@ async def test_redelivered_submission_and_update_take_effect_once(routing: Routi
     await routing.send(returned.data, event_id=returned.id)
     await routing.assignments(decision.candidates_left[0], 1)
     await asyncio.sleep(3)  # let any extra decision arrive
-    records = await read_topic(routing.endpoints.kafka_bootstrap_servers,
+    records = await read_topic(routing.endpoints.kafka,
                                routing.settings.topic(topics.RECORDS_ROUTED), count=2)
     # a redelivery may send a decision again, always with its original event id
     by_id = {headers_dict(r.headers)["ce_id"]: r for r in records}
@@ -142,7 +142,7 @@ async def test_forged_and_untimely_updates_go_back_to_their_sender_and_change_no
     again = await routing.feedback(holder, 4)
     assert again[-1] == next(r for r in refused if r.refused_event_id == early.id)
     topic = routing.settings.topic(topics.DEPARTMENT_UPDATES)
-    assert [m.value for m in (await held(routing.endpoints.kafka_bootstrap_servers,
+    assert [m.value for m in (await held(routing.endpoints.kafka,
                                          [topic]))[topic]] == [encode(good).value]
 
 

@@ -118,12 +118,12 @@ class Sla(InProcessService):
                 await asyncio.sleep(0.05)
 
     async def alerts(self, count: int, timeout: float = 30) -> list[Envelope[Any]]:
-        records = await read_topic(self.endpoints.kafka_bootstrap_servers,
+        records = await read_topic(self.endpoints.kafka,
                                    self.settings.topic(topics.SLA_ALERTS), count=count, timeout=timeout)
         return [decode(r.key, r.value, r.headers) for r in records]
 
     async def all_alerts(self, idle: float = 2.0) -> list[Envelope[Any]]:
-        records = await drain_topic(self.endpoints.kafka_bootstrap_servers,
+        records = await drain_topic(self.endpoints.kafka,
                                     self.settings.topic(topics.SLA_ALERTS), idle=idle)
         return [decode(r.key, r.value, r.headers) for r in records]
 

@@ -16,6 +16,7 @@ from contracts import topics
 from contracts.envelope import Envelope, decode, encode, headers_dict
 from contracts.payload import EventPayload
 from deploy.local.services import ServiceFleet
+from services.runtime.kafka_access import KafkaAccess
 from services.sla_monitor.settings import SlaMonitorSettings
 from tests.endpoints import Endpoints
 from tests.integration.sla_monitor.conftest import (
@@ -42,8 +43,8 @@ def journeys(count: int) -> list[EventPayload]:
     return events
 
 
-async def publish(bootstrap: str, settings: SlaMonitorSettings, payloads: list[EventPayload]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+async def publish(admin: KafkaAccess, settings: SlaMonitorSettings, payloads: list[EventPayload]) -> None:
+    producer = AIOKafkaProducer(**admin.client_options(), acks="all")
     await producer.start()
     try:
         for payload in payloads:
@@ -62,7 +63,7 @@ async def test_two_instances_fire_each_alert_once(
     records = 40
     one, two = clock_at(local(2026, 12, 7, 8, 31)), clock_at(local(2026, 12, 7, 8, 31))
     async with sla_service(one, settings) as first, sla_service(two, settings) as second:
-        await publish(endpoints.kafka_bootstrap_servers, settings, journeys(records))
+        await publish(endpoints.kafka, settings, journeys(records))
         db = first.runtime.db
         async with asyncio.timeout(60):
             while await db["deadlines"].count_documents({"state.accepted": True}) < records:
@@ -89,25 +90,26 @@ async def test_killed_in_the_middle_of_a_batch_the_restart_fires_the_rest_once(
            "MOTCUA_ENVIRONMENT": "test", "MOTCUA_TEST_CLOCK": "true",
            "MOTCUA_TEST_CLOCK_START": "2026-12-07T08:31:00+07:00", "SLA_MONGODB_DATABASE": database,
            "SLA_BATCH_SIZE": "10", "SLA_TICK_S": "0.2", "SLA_CLAIM_LEASE_S": "1", "SLA_SWEEP_S": "1"}
-    fleet = ServiceFleet(env, tmp_path / "logs", names=("sla_monitor",))
+    fleet = ServiceFleet(env, tmp_path / "logs", names=("sla_monitor",),
+                         authority=endpoints.authority)
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(endpoints.mongodb_uri, tz_aware=True)
     alerts_topic = settings.topic(topics.SLA_ALERTS)
-    bootstrap = endpoints.kafka_bootstrap_servers
+    admin = endpoints.kafka
     try:
         url = fleet.start("sla_monitor").base_url  # creates the topics it reads
-        await publish(bootstrap, settings, journeys(records))
+        await publish(admin, settings, journeys(records))
         deadlines = mongo[database]["deadlines"]
         async with asyncio.timeout(90):
             while await deadlines.count_documents({"state.accepted": True}) < records:
                 await asyncio.sleep(0.3)
         late = {"at": "2026-12-16T18:00:00+07:00"}
-        async with watching(bootstrap, alerts_topic) as until:
+        async with watching(admin, alerts_topic) as until:
             async with httpx.AsyncClient(base_url=url) as client:
                 (await client.post("/test-clock/set", json=late)).raise_for_status()
             async with asyncio.timeout(90):  # let some batches out, then kill -9
                 await until(40)
             fleet.kill("sla_monitor")
-        before_restart = len(await drain_topic(bootstrap, alerts_topic, idle=1.0))
+        before_restart = len(await drain_topic(admin, alerts_topic, idle=1.0))
         assert before_restart < records * 4, "the kill came too late to interrupt the firing"
 
         url = fleet.start("sla_monitor").base_url
@@ -115,9 +117,9 @@ async def test_killed_in_the_middle_of_a_batch_the_restart_fires_the_rest_once(
             (await client.post("/test-clock/set", json=late)).raise_for_status()
         async with asyncio.timeout(120):
             while len({headers_dict(r.headers)["ce_id"]
-                       for r in await drain_topic(bootstrap, alerts_topic, idle=0.5)}) < records * 4:
+                       for r in await drain_topic(admin, alerts_topic, idle=0.5)}) < records * 4:
                 await asyncio.sleep(0.5)
-        found = await drain_topic(bootstrap, alerts_topic, idle=3.0)
+        found = await drain_topic(admin, alerts_topic, idle=3.0)
         claims = mongo[database]["alert_claims"]
         async with asyncio.timeout(30):
             while await claims.count_documents({"pending": True}):

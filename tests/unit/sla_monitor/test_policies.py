@@ -14,12 +14,14 @@ from services.sla_monitor.settings import SlaMonitorSettings
 CATALOG = load_catalog()
 BIRTH = "1.001193.000.00.00.H40"
 
+SASL = {"KAFKA_SASL_USERNAME": "svc.sla_monitor", "KAFKA_SASL_PASSWORD": "unused"}
+
 
 def test_settings_give_the_defaults_and_the_file_overrides_one_procedure(tmp_path: Path) -> None:
     overrides = tmp_path / "policy.json"
     overrides.write_text(json.dumps({BIRTH: {"warning_working_days": 0.5,
                                              "escalation_2_after_working_days": 1}}))
-    settings = SlaMonitorSettings.model_validate({"warning_fraction": 0.3,
+    settings = SlaMonitorSettings.model_validate({**SASL, "warning_fraction": 0.3,
                                                   "policy_file": str(overrides)})
     policy = build_policy(settings, CATALOG)
     assert policy.defaults.warning_fraction == 0.3
@@ -32,7 +34,7 @@ def test_settings_give_the_defaults_and_the_file_overrides_one_procedure(tmp_pat
 
 def test_waiting_rules_come_from_the_catalogue() -> None:
     counting = [p for p in CATALOG if p.waiting_time_counts]
-    policy = build_policy(SlaMonitorSettings.model_validate({}), CATALOG)
+    policy = build_policy(SlaMonitorSettings.model_validate(SASL), CATALOG)
     for procedure in CATALOG:
         assert policy.for_procedure(procedure.code).waiting_time_counts == procedure.waiting_time_counts
     assert len(counting) < len(list(CATALOG))
@@ -48,4 +50,4 @@ def test_a_policy_file_that_cannot_apply_is_refused_by_name(
     path = tmp_path / "policy.json"
     path.write_text(json.dumps(content))
     with pytest.raises(ValueError, match=message):
-        build_policy(SlaMonitorSettings.model_validate({"policy_file": str(path)}), CATALOG)
+        build_policy(SlaMonitorSettings.model_validate({**SASL, "policy_file": str(path)}), CATALOG)

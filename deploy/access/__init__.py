@@ -1,0 +1,1 @@
+"""Who may do what on the broker: principals, their ACLs, and the command that applies them."""

@@ -1,0 +1,48 @@
+"""Each service's topic use, read from its own composition root (built, never connected)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from services.routing.table import RoutingTable
+from services.runtime.kafka_access import TopicUse
+from services.runtime.service import ServiceRuntime
+
+SERVICE_NAMES = ("intake", "routing", "sla_monitor", "notifier")
+
+
+def service_uses(namespace: str = "") -> dict[str, TopicUse]:
+    """What every service subscribes to, publishes and joins, as its app declares it."""
+    from services.intake.app import create_app as intake
+    from services.intake.settings import IntakeSettings
+    from services.notifier.app import create_app as notifier
+    from services.notifier.settings import NotifierSettings
+    from services.routing.app import create_app as routing
+    from services.routing.settings import RoutingSettings
+    from services.sla_monitor.app import create_app as sla_monitor
+    from services.sla_monitor.settings import SlaMonitorSettings
+
+    # Building an app reads its settings; the credentials are never used (nothing connects).
+    values = {"MOTCUA_TOPIC_NAMESPACE": namespace, "KAFKA_SASL_USERNAME": "composition-only",
+              "KAFKA_SASL_PASSWORD": "composition-only"}
+    apps = {
+        "intake": intake(IntakeSettings.model_validate(values)),
+        "routing": routing(RoutingSettings.model_validate(values)),
+        "sla_monitor": sla_monitor(SlaMonitorSettings.model_validate(values)),
+        "notifier": notifier(NotifierSettings.model_validate(values)),
+    }
+    uses: dict[str, TopicUse] = {}
+    for name, app in apps.items():
+        runtime = app.state.runtime
+        assert isinstance(runtime, ServiceRuntime)
+        uses[name] = runtime.topic_use
+    return uses
+
+
+def active_departments(tables: Iterable[RoutingTable]) -> list[str]:
+    """The codes of departments active in any of the routing tables given (the one-stop office's
+    manual queue included: it is a department of the table)."""
+    codes: set[str] = set()
+    for table in tables:
+        codes.update(d.code for d in table.departments if d.active)
+    return sorted(codes)

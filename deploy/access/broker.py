@@ -7,6 +7,7 @@ kafka-python's (the same wire protocol, synchronous, which suits an operator's c
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +31,10 @@ from kafka.errors import NoError
 from services.runtime.kafka_access import KafkaAccess
 
 from .grants import Grant, is_managed
+
+# SCRAM never sends the password; kafka-python warns of "credentials in the clear" on any
+# SASL_PLAINTEXT connection all the same.
+logging.getLogger("kafka.net.sasl.scram").setLevel(logging.ERROR)
 
 _RESOURCES = {"topic": ResourceType.TOPIC, "group": ResourceType.GROUP}
 _PATTERNS = {"literal": ACLResourcePatternType.LITERAL, "prefixed": ACLResourcePatternType.PREFIXED}

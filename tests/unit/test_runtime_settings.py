@@ -50,7 +50,7 @@ def test_runtime_picks_the_movable_clock_only_when_enabled() -> None:
 
 
 def test_test_clock_can_start_at_an_instant_and_be_set_forward_over_http() -> None:
-    settings = IntakeSettings.model_validate({**SASL, 
+    settings = IntakeSettings.model_validate({**SASL,
         "MOTCUA_ENVIRONMENT": "test", "MOTCUA_TEST_CLOCK": True,
         "MOTCUA_TEST_CLOCK_START": "2026-02-13T16:00:00+07:00"})
     before = datetime.now(UTC)

@@ -1,4 +1,5 @@
-"""What the benchmarks share: endpoints (given or a local stack), percentiles, process memory."""
+"""What the benchmarks share: endpoints with the broker's authority (given or a local stack),
+percentiles, process memory."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import asyncio
 import contextlib
 import os
 import statistics
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -15,21 +17,45 @@ from typing import Any
 
 import httpx
 
+from deploy.access.authority import BrokerAuthority
+from deploy.access.command import admin_from_env
+from deploy.access.secrets import CredentialFile
 from deploy.local.stack import REPO_ROOT, LocalStack
+from services.runtime.kafka_access import KafkaAccess
+
+
+@dataclass(frozen=True)
+class BenchEndpoints:
+    """Where Kafka and MongoDB are (`env`, no credential) and who may provision the broker."""
+
+    env: dict[str, str]
+    authority: BrokerAuthority
+
+    @property
+    def kafka(self) -> KafkaAccess:
+        """The broker as its superuser: what the harness reads and seeds topics with."""
+        return self.authority.admin
 
 
 @contextlib.contextmanager
-def endpoints() -> Iterator[dict[str, str]]:
-    """KAFKA_BOOTSTRAP_SERVERS / MONGODB_URI from the environment, else a fresh local stack."""
+def endpoints() -> Iterator[BenchEndpoints]:
+    """KAFKA_BOOTSTRAP_SERVERS / MONGODB_URI with the superuser (KAFKA_ADMIN_USERNAME /
+    KAFKA_ADMIN_PASSWORD) from the environment, principals' passwords in a temporary file;
+    else a fresh local stack."""
     if os.environ.get("KAFKA_BOOTSTRAP_SERVERS") and os.environ.get("MONGODB_URI"):
-        yield {"KAFKA_BOOTSTRAP_SERVERS": os.environ["KAFKA_BOOTSTRAP_SERVERS"],
+        env = {"KAFKA_BOOTSTRAP_SERVERS": os.environ["KAFKA_BOOTSTRAP_SERVERS"],
                "MONGODB_URI": os.environ["MONGODB_URI"]}
+        admin = admin_from_env()
+        with tempfile.TemporaryDirectory() as folder:
+            authority = BrokerAuthority(admin, CredentialFile(Path(folder) / "credentials.json"))
+            authority.provision()
+            yield BenchEndpoints(env, authority)
         return
     stack = LocalStack(REPO_ROOT / ".local" / "bench-stack")
     print("starting the local stack", flush=True)
     stack.start()
     try:
-        yield stack.env
+        yield BenchEndpoints(stack.env, stack.authority)
     finally:
         stack.stop()
 

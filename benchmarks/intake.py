@@ -1,7 +1,8 @@
 """`python -m benchmarks.intake`: POST /applications with N concurrent clients on loopback.
 
-Starts the local stack (unless KAFKA_BOOTSTRAP_SERVERS and MONGODB_URI are set) and intake as
-its own process, then prints applications/s, latency percentiles, errors, how long the outbox
+Starts the local stack (unless KAFKA_BOOTSTRAP_SERVERS, MONGODB_URI and the broker's superuser
+are set: `benchmarks.common.endpoints`) and intake as its own process, with its own Kafka
+principal, then prints applications/s, latency percentiles, errors, how long the outbox
 took to publish everything, and intake's peak memory.
 """
 
@@ -58,12 +59,12 @@ def main() -> None:
 
     bodies = applications(load_catalog(), load_units(), args.n, seed=1)
     logs = REPO_ROOT / ".local" / "bench-logs"
-    with endpoints() as env:
+    with endpoints() as ends:
         run = uuid.uuid4().hex[:8]
-        fleet = ServiceFleet({**env, "MOTCUA_TOPIC_NAMESPACE": f"bench{run}.",
+        fleet = ServiceFleet({**ends.env, "MOTCUA_TOPIC_NAMESPACE": f"bench{run}.",
                               "INTAKE_MONGODB_DATABASE": f"bench{run}_intake",
                               "LOG_LEVEL": "WARNING"},
-                             logs, names=("intake",))
+                             logs, names=("intake",), authority=ends.authority)
         try:
             intake = fleet.start("intake")
             latencies, statuses, elapsed = asyncio.run(drive(intake.base_url, bodies,

@@ -1,8 +1,10 @@
 """`python -m benchmarks.notifier`: notifications delivered per second, with the retry path taken.
 
-Starts the local stack (unless KAFKA_BOOTSTRAP_SERVERS and MONGODB_URI are set), the loopback
-sinks (`deploy/local/sinks.py`: SMTP server and HTTP SMS gateway) in this process, and the
-notifier as its own process (test clock on a working morning, so no quiet hours). Both servers
+Starts the local stack (unless KAFKA_BOOTSTRAP_SERVERS, MONGODB_URI and the broker's superuser
+are set: `benchmarks.common.endpoints`), the loopback sinks (`deploy/local/sinks.py`: SMTP server
+and HTTP SMS gateway) in this process, and the notifier as its own process with its own Kafka
+principal (test clock on a working morning, so no quiet hours). Events are published as the
+broker's superuser. Both servers
 refuse the first attempt of a share of the messages (SMTP 451, HTTP 503), so those go through the
 backoff and are sent again. Then:
 1. publishes N submissions (half the applicants prefer email, half SMS) and one refusal for every
@@ -39,8 +41,9 @@ from deploy.local.sinks import Outbox, Sinks
 from deploy.local.stack import REPO_ROOT
 from reference.localtime import VIETNAM
 from services.notifier.domain import notification_id
+from services.runtime.kafka_access import KafkaAccess
 
-from .common import endpoints, peak_rss_mib, percentile
+from .common import BenchEndpoints, endpoints, peak_rss_mib, percentile
 
 MORNING = datetime(2026, 11, 25, 9, 0, tzinfo=VIETNAM)
 
@@ -65,10 +68,10 @@ def events(n: int, run: str) -> list[tuple[EventPayload, str, str]]:
     return found + refusals
 
 
-async def publish(bootstrap: str, namespace: str, items: list[tuple[EventPayload, str, str]]
+async def publish(kafka: KafkaAccess, namespace: str, items: list[tuple[EventPayload, str, str]]
                   ) -> dict[str, float]:
     """Publish every event; the expected notification id → when its event was handed over."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    producer = AIOKafkaProducer(**kafka.client_options(), acks="all", linger_ms=5)
     await producer.start()
     published: dict[str, float] = {}
     try:
@@ -88,7 +91,8 @@ def metric_sum(text: str, name: str) -> float:
     return sum(float(v) for v in re.findall(rf"^{name}(?:{{[^}}]*}})? (\S+)$", text, re.M))
 
 
-async def run(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
+async def run(args: argparse.Namespace, ends: BenchEndpoints) -> dict[str, Any]:
+    env = ends.env
     outbox = Outbox(refuse_share=args.fail_share)
     sinks = await Sinks(outbox).start()
     run_id = uuid.uuid4().hex[:8]
@@ -100,13 +104,14 @@ async def run(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
                           "NOTIFIER_FOLD_WINDOW_S": str(args.fold_s),
                           "NOTIFIER_RATE_LIMIT_MESSAGES": "100", "NOTIFIER_RETRY_BASE_S": "0.5",
                           "NOTIFIER_RETRY_CAP_S": "5", "NOTIFIER_BATCH_SIZE": str(args.batch)},
-                         REPO_ROOT / ".local" / "bench-logs", names=("notifier",))
+                         REPO_ROOT / ".local" / "bench-logs", names=("notifier",),
+                         authority=ends.authority)
     try:
         service = await asyncio.to_thread(fleet.start, "notifier")
         items = events(args.n, time.strftime("%y%m%d"))
         print(f"publishing {len(items):,} events ({args.n:,} submissions)", flush=True)
         started = time.perf_counter()
-        published = await publish(env["KAFKA_BOOTSTRAP_SERVERS"], namespace, items)
+        published = await publish(ends.kafka, namespace, items)
         publish_s = time.perf_counter() - started
         while (len(outbox.first.keys() & published.keys()) < len(published)  # noqa: ASYNC110
                and time.perf_counter() - started < args.limit_s):
@@ -136,8 +141,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=200, help="messages claimed and sent per batch")
     parser.add_argument("--limit-s", type=float, default=600, help="give up after this long")
     args = parser.parse_args()
-    with endpoints() as env:
-        result = asyncio.run(run(args, env))
+    with endpoints() as ends:
+        result = asyncio.run(run(args, ends))
     published: dict[str, float] = result["published"]
     outbox: Outbox = result["outbox"]
     delivered = [k for k in published if k in outbox.first]

@@ -7,21 +7,26 @@ time, as the services' FastStream subscribers do (`getmany(max_records=1)`, publ
 acks=all and idempotence, wait for the broker, commit); `--mode batched` takes up to 500 at a
 time and commits once per batch, the best a plain pass-through does.
 
+    KAFKA_SASL_USERNAME=... KAFKA_SASL_PASSWORD=... \\
     python -m benchmarks.passthrough --bootstrap HOST:PORT --group G --mode per-message \\
         --forward 'ns.submitted=ns.dept,ns.routed' --forward 'ns.routed='
 
-Prints `ready` once its partitions are assigned, stops when its standard input closes, then
-prints `consumed <messages>`.
+Its principal comes from the environment (KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD, optionally
+KAFKA_SECURITY_PROTOCOL), never from the command line, which `ps` shows. Prints `ready` once its
+partitions are assigned, stops when its standard input closes, then prints `consumed <messages>`.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from typing import Any, Literal
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from services.runtime.kafka_access import KafkaAccess
 
 Mode = Literal["per-message", "batched"]
 
@@ -35,10 +40,22 @@ def forwards(specs: list[str]) -> dict[str, tuple[str, ...]]:
     return found
 
 
-async def run(bootstrap: str, group: str, mode: Mode, routes: dict[str, tuple[str, ...]]) -> int:
-    consumer = AIOKafkaConsumer(*routes, bootstrap_servers=bootstrap, group_id=group,
+def access_from_env(bootstrap: str) -> KafkaAccess:
+    """The broker at `bootstrap` as the principal named by KAFKA_SASL_USERNAME / _PASSWORD."""
+    username = os.environ.get("KAFKA_SASL_USERNAME", "")
+    password = os.environ.get("KAFKA_SASL_PASSWORD", "")
+    if not username or not password:
+        raise SystemExit("error: KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD must be set: "
+                         "the broker admits no anonymous client")
+    protocol = os.environ.get("KAFKA_SECURITY_PROTOCOL", "SASL_PLAINTEXT")
+    return KafkaAccess(bootstrap, username, password,
+                       "SASL_SSL" if protocol == "SASL_SSL" else "SASL_PLAINTEXT")
+
+
+async def run(kafka: KafkaAccess, group: str, mode: Mode, routes: dict[str, tuple[str, ...]]) -> int:
+    consumer = AIOKafkaConsumer(*routes, **kafka.client_options(), group_id=group,
                                 enable_auto_commit=False, auto_offset_reset="earliest")
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    producer = AIOKafkaProducer(**kafka.client_options(), acks="all", enable_idempotence=True)
     await consumer.start()
     await producer.start()
     # The parent closes our standard input to stop us (and so does its death).
@@ -76,7 +93,8 @@ def main() -> None:
     parser.add_argument("--mode", choices=("per-message", "batched"), default="per-message")
     parser.add_argument("--forward", action="append", default=[], help="in=out1,out2 (repeatable)")
     args = parser.parse_args()
-    consumed = asyncio.run(run(args.bootstrap, args.group, args.mode, forwards(args.forward)))
+    kafka = access_from_env(args.bootstrap)
+    consumed = asyncio.run(run(kafka, args.group, args.mode, forwards(args.forward)))
     print(f"consumed {consumed}", flush=True)
 
 

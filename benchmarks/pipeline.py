@@ -1,9 +1,10 @@
 """`python -m benchmarks.pipeline`: applications per second and latency through all four services,
 next to a plain-aiokafka chain of the same shape on the same broker.
 
-The pipeline. Starts the local stack (unless KAFKA_BOOTSTRAP_SERVERS and MONGODB_URI are set), the
-loopback sinks (SMTP server, SMS gateway) in a thread of this process, and intake, routing,
-sla_monitor and notifier as four processes (own topic namespace, databases and consumer groups;
+The pipeline. Starts the local stack (unless KAFKA_BOOTSTRAP_SERVERS, MONGODB_URI and the
+broker's superuser are set: `benchmarks.common.endpoints`), the loopback sinks (SMTP server, SMS
+gateway) in a thread of this process, and intake, routing, sla_monitor and notifier as four
+processes (each its own Kafka principal; own topic namespace, databases and consumer groups;
 test clock on a working morning, so no SMS waits for quiet hours). Submits N applications over
 intake's HTTP API with bounded concurrency and notes, per record code:
 - submit: just before its POST (the response names the code);
@@ -11,6 +12,7 @@ intake's HTTP API with bounded concurrency and notes, per record code:
   a consumer in this process (assigned, no group, from the beginning);
 - notified: the first email or SMS to reach the sinks that names the code (every applicant
   template shows it), the receipt or the routed notice or a digest of both, whichever is first.
+This process reads and writes Kafka as the broker's superuser.
 
 What is compared. The services are not a chain of four: intake publishes `records.submitted`,
 which routing, sla_monitor and notifier each consume in their own group; routing publishes
@@ -31,10 +33,11 @@ with this process timing first arrivals on submitted, routed and notified. The m
 copy of one of the run's own `records.submitted` messages (value and CloudEvents headers), with
 the topics' partition counts. Two runs of it: `per-message`, the services' delivery semantics
 (one message at a time, acks=all with idempotence, commit after the send was confirmed), and
-`batched` (up to 500 per fetch, one commit per batch), the best a pass-through does. The ratios
-say how much the services' own work (validation, durable MongoDB writes, templates, the fold
-window) costs over the bare Kafka hops; the one hop that
-differs is the first: HTTP into intake against a Kafka topic into its stand-in.
+`batched` (up to 500 per fetch, one commit per batch), the best a pass-through does. The
+stages authenticate as the superuser (the reference topics are in no service's ACLs), whose
+credentials they get through their environment. The ratios say how much the services' own work
+(validation, durable MongoDB writes, templates, the fold window) costs over the bare Kafka hops;
+the one hop that differs is the first: HTTP into intake against a Kafka topic into its stand-in.
 
 The clients keep `--concurrency` requests (or sends) in flight, so every stage runs flat out
 and the latencies are mostly time spent queued before the slowest stage: they follow the
@@ -67,8 +70,9 @@ from reference.catalog import load_catalog
 from reference.localtime import VIETNAM
 from reference.units import load_units
 from services.intake.examples import applications
+from services.runtime.kafka_access import KafkaAccess
 
-from .common import endpoints, peak_rss_mib, percentile, post_applications
+from .common import BenchEndpoints, endpoints, peak_rss_mib, percentile, post_applications
 
 MORNING = datetime(2026, 11, 25, 9, 0, tzinfo=VIETNAM)
 RECORD_CODE = re.compile(r"[0-9A-Z.]+-[0-9]{6}-[0-9]{4}")
@@ -120,9 +124,9 @@ class Figures:
         return len(ends) / (max(ends) - min(self.started.values()))
 
 
-async def assigned(bootstrap: str, names: list[str], limit_s: float = 60) -> Any:
+async def assigned(kafka: KafkaAccess, names: list[str], limit_s: float = 60) -> Any:
     """A consumer of every partition of `names` from the beginning: no group, no rebalance wait."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**kafka.client_options())
     await admin.start()
     partitions: list[Any] = []
     deadline = time.monotonic() + limit_s
@@ -135,7 +139,7 @@ async def assigned(bootstrap: str, names: list[str], limit_s: float = 60) -> Any
             partitions += [TopicPartition(name, p["partition"]) for p in found]
     finally:
         await admin.close()
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+    consumer = AIOKafkaConsumer(**kafka.client_options(), enable_auto_commit=False, group_id=None)
     await consumer.start()
     consumer.assign(partitions)
     await consumer.seek_to_beginning(*partitions)
@@ -185,23 +189,23 @@ async def sla_counts(mongodb_uri: str, database: str) -> tuple[int, int]:
         await client.close()
 
 
-async def pipeline(args: argparse.Namespace, env: dict[str, str], run: str) -> Figures:
+async def pipeline(args: argparse.Namespace, ends: BenchEndpoints, run: str) -> Figures:
     namespace = f"bench{run}."
-    bootstrap = env["KAFKA_BOOTSTRAP_SERVERS"]
+    env = ends.env
     bodies = applications(load_catalog(), load_units(), args.n, seed=11)
     databases = {name: f"bench{run}_{name}" for name in SERVICES}
     outbox = Outbox()
     with sinks_in_thread(outbox) as sinks:
-        own: dict[str, str] = {}
-        for name, (prefix, _) in SERVICES.items():
-            # Own consumer groups: a group shared with another run on the broker rebalances both.
-            own |= {f"{prefix}MONGODB_DATABASE": databases[name],
-                    f"{prefix}CONSUMER_GROUP": f"bench{run}-{name}"}
+        # The consumer groups are the services' own, under the run's namespace (so unshared with
+        # other runs): the groups the ACLs grant; an overridden group would be refused.
+        own = {f"{prefix}MONGODB_DATABASE": databases[name]
+               for name, (prefix, _) in SERVICES.items()}
         fleet = ServiceFleet({**env, **own, **sinks.notifier_env(), "MOTCUA_TOPIC_NAMESPACE": namespace,
                               "MOTCUA_ENVIRONMENT": "test", "MOTCUA_TEST_CLOCK": "true",
                               "MOTCUA_TEST_CLOCK_START": MORNING.isoformat(), "LOG_LEVEL": "WARNING",
                               "NOTIFIER_FOLD_WINDOW_S": str(args.fold_s),
-                              "NOTIFIER_RATE_LIMIT_MESSAGES": "100"}, LOGS, preferred_ports=False)
+                              "NOTIFIER_RATE_LIMIT_MESSAGES": "100"}, LOGS, preferred_ports=False,
+                             authority=ends.authority)
         stop = asyncio.Event()
         watcher: Any = None
         watching: asyncio.Task[None] | None = None
@@ -209,7 +213,7 @@ async def pipeline(args: argparse.Namespace, env: dict[str, str], run: str) -> F
             for name in SERVICES:
                 await asyncio.to_thread(fleet.start, name)
             submitted_topic = namespace + topics.RECORDS_SUBMITTED
-            watcher = await assigned(bootstrap, [submitted_topic, namespace + topics.RECORDS_ROUTED])
+            watcher = await assigned(ends.kafka, [submitted_topic, namespace + topics.RECORDS_ROUTED])
             found = Watch()
             watching = asyncio.create_task(watch(watcher, found, stop, submitted_topic))
             print(f"pipeline: submitting {args.n:,} applications", flush=True)
@@ -252,11 +256,11 @@ async def pipeline(args: argparse.Namespace, env: dict[str, str], run: str) -> F
                     "sample": found.sample})
 
 
-async def produce(bootstrap: str, topic: str, n: int, sample: tuple[bytes, Headers], concurrency: int
-                  ) -> dict[str, float]:
+async def produce(kafka: KafkaAccess, topic: str, n: int, sample: tuple[bytes, Headers],
+                  concurrency: int) -> dict[str, float]:
     """N copies of the sample, by `concurrency` senders each waiting for the broker (as the HTTP
     clients wait for intake); key → perf_counter just before its send."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    producer = AIOKafkaProducer(**kafka.client_options(), acks="all", enable_idempotence=True)
     await producer.start()
     started: dict[str, float] = {}
     keys = iter(range(n))
@@ -275,11 +279,10 @@ async def produce(bootstrap: str, topic: str, n: int, sample: tuple[bytes, Heade
     return started
 
 
-async def reference(args: argparse.Namespace, env: dict[str, str], run: str, mode: str,
+async def reference(args: argparse.Namespace, kafka: KafkaAccess, run: str, mode: str,
                     sample: tuple[bytes, Headers]) -> Figures:
-    bootstrap = env["KAFKA_BOOTSTRAP_SERVERS"]
     namespace = f"bench{run}.ref-{mode}."
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**kafka.client_options())
     await admin.start()
     try:
         await admin.create_topics([NewTopic(namespace + name, count, 1)
@@ -291,25 +294,30 @@ async def reference(args: argparse.Namespace, env: dict[str, str], run: str, mod
     watcher: Any = None
     watching: asyncio.Task[None] | None = None
     forwarded: dict[str, str] = {}
+    # The credentials go through the environment: a command line is anyone's to read (`ps`).
+    stage_env = {**os.environ, "KAFKA_SASL_USERNAME": kafka.username,
+                 "KAFKA_SASL_PASSWORD": kafka.password, "KAFKA_SECURITY_PROTOCOL": kafka.protocol}
     try:
         for name, routes in REFERENCE.items():
-            command = [sys.executable, "-m", "benchmarks.passthrough", "--bootstrap", bootstrap,
+            command = [sys.executable, "-m", "benchmarks.passthrough",
+                       "--bootstrap", kafka.bootstrap_servers,
                        "--group", f"bench{run}-ref-{mode}-{name}", "--mode", mode]
             for source, targets in routes.items():
                 command += ["--forward", namespace + source + "=" + ",".join(namespace + t for t in targets)]
             stages[name] = await asyncio.create_subprocess_exec(
-                *command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+                *command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+                env=stage_env)
         for name, stage in stages.items():
             assert stage.stdout is not None
             line = await asyncio.wait_for(stage.stdout.readline(), 120)
             if line.strip() != b"ready":
                 raise RuntimeError(f"reference stage {name} did not start: {line!r}")
         watched = [namespace + name for name in ("submitted", "routed", "notified")]
-        watcher = await assigned(bootstrap, watched)
+        watcher = await assigned(kafka, watched)
         found = Watch()
         watching = asyncio.create_task(watch(watcher, found, stop, ""))
         print(f"reference ({mode}): producing {args.n:,} messages", flush=True)
-        started = await produce(bootstrap, namespace + "in", args.n, sample, args.concurrency)
+        started = await produce(kafka, namespace + "in", args.n, sample, args.concurrency)
         deadline = time.perf_counter() + args.limit_s
         while time.perf_counter() < deadline:
             if all(started.keys() <= found.first.get(name, {}).keys() for name in watched):
@@ -336,9 +344,9 @@ async def reference(args: argparse.Namespace, env: dict[str, str], run: str, mod
                    {"forwarded": forwarded})
 
 
-async def drop_topics(bootstrap: str, prefix: str) -> None:
+async def drop_topics(kafka: KafkaAccess, prefix: str) -> None:
     """Delete this run's topics (its namespace is unique) from the shared broker."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**kafka.client_options())
     await admin.start()
     try:
         mine = [name for name in await admin.list_topics() if name.startswith(prefix)]
@@ -348,14 +356,15 @@ async def drop_topics(bootstrap: str, prefix: str) -> None:
         await admin.close()
 
 
-async def measure(args: argparse.Namespace, env: dict[str, str]) -> tuple[Figures, dict[str, Figures]]:
+async def measure(args: argparse.Namespace, ends: BenchEndpoints
+                  ) -> tuple[Figures, dict[str, Figures]]:
     run = uuid.uuid4().hex[:8]
     try:
-        services = await pipeline(args, env, run)
-        references = {mode: await reference(args, env, run, mode, services.extra["sample"])
+        services = await pipeline(args, ends, run)
+        references = {mode: await reference(args, ends.kafka, run, mode, services.extra["sample"])
                       for mode in ("per-message", "batched")}
     finally:
-        await drop_topics(env["KAFKA_BOOTSTRAP_SERVERS"], f"bench{run}.")
+        await drop_topics(ends.kafka, f"bench{run}.")
     return services, references
 
 
@@ -419,8 +428,8 @@ def main() -> None:
     parser.add_argument("--sla-wait-s", type=float, default=60,
                         help="then wait at most this long for sla_monitor to hold every deadline")
     args = parser.parse_args()
-    with endpoints() as env:
-        services, references = asyncio.run(measure(args, env))
+    with endpoints() as ends:
+        services, references = asyncio.run(measure(args, ends))
     report(args, services, references)
 
 

@@ -1,7 +1,8 @@
 """`python -m benchmarks.routing`: routing decisions per second, and re-routing after a table change.
 
-Starts the local stack (unless KAFKA_BOOTSTRAP_SERVERS and MONGODB_URI are set) and routing as its
-own process with the pre-reform table (v1), then:
+Starts the local stack (unless KAFKA_BOOTSTRAP_SERVERS, MONGODB_URI and the broker's superuser are
+set: `benchmarks.common.endpoints`) and routing as its own process, with its own Kafka principal
+and the pre-reform table (v1); this process publishes and reads as the superuser. Then:
 1. publishes N submitted records (the whole catalogue, all communes) and times until N routing
    decisions are on records.routed.v1;
 2. publishes the 2025 reform (v2) through the admin API and times until every open record held
@@ -30,6 +31,7 @@ from reference.catalog import load_catalog
 from reference.units import load_units
 from services.routing.decide import RouteInput, route
 from services.routing.tables import shipped_tables
+from services.runtime.kafka_access import KafkaAccess
 
 from .common import endpoints, peak_rss_mib
 
@@ -67,8 +69,8 @@ def records(n: int, *, district_bound: int, seed: int = 5) -> tuple[list[RecordS
     return made, bound
 
 
-async def publish(bootstrap: str, topic: str, batch: list[RecordSubmitted]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
+async def publish(kafka: KafkaAccess, topic: str, batch: list[RecordSubmitted]) -> None:
+    producer = AIOKafkaProducer(**kafka.client_options(), linger_ms=5)
     await producer.start()
     try:
         futures = []
@@ -81,10 +83,10 @@ async def publish(bootstrap: str, topic: str, batch: list[RecordSubmitted]) -> N
         await producer.stop()
 
 
-async def count_decisions(bootstrap: str, topic: str, wanted: int, kind: bytes,
+async def count_decisions(kafka: KafkaAccess, topic: str, wanted: int, kind: bytes,
                           limit_s: float = 900) -> float:
     """Seconds until `wanted` decisions whose body mentions `kind` are on the topic."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+    consumer = AIOKafkaConsumer(topic, **kafka.client_options(), auto_offset_reset="earliest",
                                 group_id=f"bench-{uuid.uuid4().hex[:6]}", enable_auto_commit=False)
     await consumer.start()
     started = time.perf_counter()
@@ -107,27 +109,27 @@ def main() -> None:
     batch, bound = records(args.n, district_bound=args.reroute)
     _, reform = shipped_tables()
     logs = REPO_ROOT / ".local" / "bench-logs"
-    with endpoints() as env:
+    with endpoints() as ends:
         run = uuid.uuid4().hex[:8]
         namespace = f"bench{run}."
-        fleet = ServiceFleet({**env, "MOTCUA_TOPIC_NAMESPACE": namespace,
+        fleet = ServiceFleet({**ends.env, "MOTCUA_TOPIC_NAMESPACE": namespace,
                               "ROUTING_MONGODB_DATABASE": f"bench{run}_routing",
                               "ROUTING_INITIAL_TABLES": "pre-reform", "LOG_LEVEL": "WARNING"},
-                             logs, names=("routing",))
-        bootstrap = env["KAFKA_BOOTSTRAP_SERVERS"]
+                             logs, names=("routing",), authority=ends.authority)
+        kafka = ends.kafka
         routed_topic = namespace + topics.RECORDS_ROUTED
         try:
             service = fleet.start("routing")
             started = time.perf_counter()
-            asyncio.run(publish(bootstrap, namespace + topics.RECORDS_SUBMITTED, batch))
+            asyncio.run(publish(kafka, namespace + topics.RECORDS_SUBMITTED, batch))
             published = time.perf_counter() - started
-            waited = asyncio.run(count_decisions(bootstrap, routed_topic, len(batch), b'"attempt":1'))
+            waited = asyncio.run(count_decisions(kafka, routed_topic, len(batch), b'"attempt":1'))
             routed_in = max(published, waited)
             started = time.perf_counter()
             answer = httpx.post(f"{service.base_url}/admin/tables",
                                 json=reform.model_dump(mode="json"), timeout=3600).json()
             api_s = time.perf_counter() - started
-            moved = asyncio.run(count_decisions(bootstrap, routed_topic, bound,
+            moved = asyncio.run(count_decisions(kafka, routed_topic, bound,
                                                 b"dissolved in table"))
             memory = peak_rss_mib(service.process.pid) if service.process.pid else float("nan")
         finally:

@@ -1,7 +1,8 @@
 """`python -m benchmarks.sla`: firing deadlines that fall due at once among many open ones.
 
-Starts the local stack (unless KAFKA_BOOTSTRAP_SERVERS and MONGODB_URI are set) and sla_monitor
-as its own process with a test clock, then:
+Starts the local stack (unless KAFKA_BOOTSTRAP_SERVERS, MONGODB_URI and the broker's superuser
+are set: `benchmarks.common.endpoints`) and sla_monitor as its own process, with its own Kafka
+principal and a test clock; this process reads the alerts as the superuser. Then:
 1. stores `--open` open deadlines (accepted, held by a department), of which `--due` reach their
    due time at the same instant T and the others weeks later;
 2. moves the monitor's clock to T: each due deadline owes three alerts (breach, escalation to
@@ -36,6 +37,7 @@ from deploy.local.stack import REPO_ROOT
 from reference.calendar import load_calendar
 from reference.deadlines import appointment
 from reference.localtime import VIETNAM
+from services.runtime.kafka_access import KafkaAccess
 from services.sla_monitor.domain import Deadline, SlaEvent, SlaPolicy, evolve, next_fire_at
 
 from .common import endpoints, peak_rss_mib, percentile
@@ -129,10 +131,10 @@ async def plan_of(uri: str, database: str, at: datetime) -> str:
         await client.close()
 
 
-async def collect(bootstrap: str, topic: str, wanted: int, started: float, limit_s: float
+async def collect(kafka: KafkaAccess, topic: str, wanted: int, started: float, limit_s: float
                   ) -> tuple[list[float], int]:
     """Arrival times (s after `started`) of the first copy of each alert, and copies seen."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+    consumer = AIOKafkaConsumer(topic, **kafka.client_options(), auto_offset_reset="earliest",
                                 group_id=f"bench-{uuid.uuid4().hex[:6]}", enable_auto_commit=False)
     await consumer.start()
     arrivals: dict[str, float] = {}
@@ -179,15 +181,15 @@ def main() -> None:
     due_at = template(5).due_current_at
     wanted = args.due * ALERTS_PER_DUE
     logs = REPO_ROOT / ".local" / "bench-logs"
-    with endpoints() as env:
+    with endpoints() as ends:
         run = uuid.uuid4().hex[:8]
         namespace, database = f"bench{run}.", f"bench{run}_sla"
-        fleet = ServiceFleet({**env, "MOTCUA_TOPIC_NAMESPACE": namespace, "LOG_LEVEL": "WARNING",
+        fleet = ServiceFleet({**ends.env, "MOTCUA_TOPIC_NAMESPACE": namespace, "LOG_LEVEL": "WARNING",
                               "SLA_MONGODB_DATABASE": database, "MOTCUA_TEST_CLOCK": "true",
                               "MOTCUA_TEST_CLOCK_START": (due_at - timedelta(hours=1)).isoformat(),
                               "SLA_BATCH_SIZE": str(args.batch), "SLA_TICK_S": "0.2"},
-                             logs, names=("sla_monitor",))
-        uri, bootstrap = env["MONGODB_URI"], env["KAFKA_BOOTSTRAP_SERVERS"]
+                             logs, names=("sla_monitor",), authority=ends.authority)
+        uri, kafka = ends.env["MONGODB_URI"], ends.kafka
         try:
             service = fleet.start("sla_monitor")  # creates the index before the documents arrive
             print(f"storing {args.open:,} open deadlines ({args.due:,} due at {due_at.isoformat()})")
@@ -199,7 +201,7 @@ def main() -> None:
             started = time.perf_counter()
             httpx.post(f"{service.base_url}/test-clock/set", json={"at": due_at.isoformat()}
                        ).raise_for_status()
-            arrivals, copies = asyncio.run(collect(bootstrap, namespace + topics.SLA_ALERTS, wanted,
+            arrivals, copies = asyncio.run(collect(kafka, namespace + topics.SLA_ALERTS, wanted,
                                                    started, args.limit_s))
             metrics = httpx.get(f"{service.base_url}/metrics").text
             memory = peak_rss_mib(service.process.pid) if service.process.pid else float("nan")

@@ -101,9 +101,12 @@ def apply(access: KafkaAccess, grants: set[Grant], passwords: Mapping[str, str],
     each principal of `passwords` with that password (set each time: the file is the truth).
 
     Grants outside the namespace are left alone, so runs that share a broker do not undo each
-    other; `prune_users` removes managed users that are no longer given a password (a department
-    that left the directory), whose grants are gone already.
+    other (production's namespace, the empty one, owns only names that start like the system's
+    own: `records.`, `routed.`, `motcua-`, ..., not another run's `t42.records.`).
+    `prune_users` removes managed users no longer given a password (a department that left the
+    directory), whose grants are gone already.
     """
+    roots = {_root(grant.name[len(namespace):]) for grant in grants} | KNOWN_ROOTS
     with admin_client(access) as client:
         upserts = [UserScramCredentialUpsertion(user, ScramMechanism.SCRAM_SHA_512, password)
                    for user, password in sorted(passwords.items())]
@@ -115,7 +118,7 @@ def apply(access: KafkaAccess, grants: set[Grant], passwords: Mapping[str, str],
         if upserts or removals:
             _check_users(client.alter_user_scram_credentials([*upserts, *removals]))
 
-        held = {grant for grant in current_grants(client) if grant.name.startswith(namespace)}
+        held = {grant for grant in current_grants(client) if _owned(grant.name, namespace, roots)}
         stale, missing = held - grants, grants - held
         if stale:
             for _, _, error in client.delete_acls([_filter(grant) for grant in sorted(stale)]):
@@ -127,6 +130,22 @@ def apply(access: KafkaAccess, grants: set[Grant], passwords: Mapping[str, str],
                 raise AccessError(f"the broker refused {len(result['failed'])} ACLs: "
                                   f"{result['failed'][0]}")
         return Applied(len(upserts), len(removals), len(missing), len(stale), len(held & grants))
+
+
+KNOWN_ROOTS = frozenset({"records.", "routed.", "updates.", "feedback.", "sla.", "notifications.",
+                         "motcua-", "department."})
+"""How the system's logical topic and group names start, kept so that `apply` with no grants
+(a namespace revoked) still knows what it owns."""
+
+
+def _root(name: str) -> str:
+    """A name up to its first separator: `records.` of `records.submitted.v1`."""
+    cut = min((i for i in (name.find("."), name.find("-")) if i >= 0), default=len(name) - 1)
+    return name[:cut + 1]
+
+
+def _owned(name: str, namespace: str, roots: set[str] | frozenset[str]) -> bool:
+    return name.startswith(namespace) and _root(name[len(namespace):]) in roots
 
 
 def set_password(access: KafkaAccess, user: str, password: str) -> None:

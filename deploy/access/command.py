@@ -3,6 +3,7 @@
     python -m deploy.access apply [--table FILE ...] [--namespace NS] [--dry-run] [--prune-users]
     python -m deploy.access rotate PRINCIPAL ...
     python -m deploy.access show [--principal P]
+    python -m deploy.access compose-env    # passwords for docker compose: .env and the file
 
 The broker and its superuser come from KAFKA_BOOTSTRAP_SERVERS, KAFKA_ADMIN_USERNAME and
 KAFKA_ADMIN_PASSWORD (the local stack writes them to `.local/stack/env`); the principals'
@@ -31,6 +32,30 @@ from .uses import SERVICE_NAMES, active_departments, service_uses
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CREDENTIALS = REPO_ROOT / ".local" / "stack" / "credentials.json"
+COMPOSE_CREDENTIALS = REPO_ROOT / ".local" / "compose" / "credentials.json"
+COMPOSE_ENV = REPO_ROOT / ".env"
+BROKER_SECRETS = ("broker.admin", "broker.controller")
+"""Compose's broker passwords (its superuser, its controller listener), kept in the same file."""
+
+
+def compose_password_variable(service: str) -> str:
+    """The `.env` variable compose hands a service as its KAFKA_SASL_PASSWORD."""
+    return f"MOTCUA_KAFKA_PASSWORD_{service.upper()}"
+
+
+def compose_env(credentials: CredentialFile, env_file: Path = COMPOSE_ENV) -> Path:
+    """Passwords for every principal into the credentials file the `access` job applies, and the
+    ones compose passes as settings (broker, four services) into `.env`; kept when present."""
+    wanted = plan(shipped_tables())
+    passwords = credentials.ensure([*BROKER_SECRETS, *wanted.principals])
+    lines = [f"KAFKA_ADMIN_PASSWORD={passwords['broker.admin']}",
+             f"KAFKA_CONTROLLER_PASSWORD={passwords['broker.controller']}",
+             *(f"{compose_password_variable(name)}={passwords[service_principal(name)]}"
+               for name in SERVICE_NAMES)]
+    env_file.touch(mode=0o600)
+    env_file.write_text("# written by `python -m deploy.access compose-env`; keep it secret\n"
+                        + "".join(f"{line}\n" for line in lines))
+    return env_file
 
 
 @dataclass(frozen=True)
@@ -81,7 +106,7 @@ def _tables(paths: Sequence[Path]) -> list[RoutingTable] | None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m deploy.access", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["apply", "rotate", "show"])
+    parser.add_argument("command", choices=["apply", "rotate", "show", "compose-env"])
     parser.add_argument("principals", nargs="*", help="for rotate: the principals")
     parser.add_argument("--table", type=Path, action="append", default=[],
                         help="a routing table (JSON, as published to routing's /admin/tables) "
@@ -95,6 +120,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     credentials = CredentialFile(args.credentials)
     try:
+        if args.command == "compose-env":
+            written = compose_env(CredentialFile(COMPOSE_CREDENTIALS))
+            print(f"passwords in {written} and {COMPOSE_CREDENTIALS}; now `docker compose up`")
+            return 0
         if args.command == "show" or (args.command == "apply" and args.dry_run):
             wanted = plan(_tables(args.table) or shipped_tables(), args.namespace)
             for grant in sorted(wanted.grants):

@@ -20,6 +20,8 @@ import pytest
 import yaml
 from fastapi import FastAPI
 
+from deploy.access.command import compose_password_variable
+from deploy.access.grants import service_principal
 from services.intake.settings import IntakeSettings
 from services.notifier.settings import NotifierSettings
 from services.routing.settings import RoutingSettings
@@ -28,6 +30,7 @@ from services.sla_monitor.settings import SlaMonitorSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
+KAFKA_START = ROOT / "deploy" / "compose" / "kafka-start.sh"
 DOCKERFILE = ROOT / "deploy" / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 
@@ -59,6 +62,13 @@ def load_compose() -> dict[str, Any]:
     assert isinstance(document, dict) and isinstance(document.get("services"), dict), (
         "docker-compose.yml has no `services:` mapping")
     return document
+
+
+def kafka_properties() -> dict[str, str]:
+    """The broker's server.properties as deploy/compose/kafka-start.sh writes them."""
+    script = KAFKA_START.read_text(encoding="utf-8")
+    body = script.split('cat > "$conf" <<PROPERTIES\n', 1)[1].split("\nPROPERTIES\n", 1)[0]
+    return dict(line.split("=", 1) for line in body.splitlines() if line and "=" in line)
 
 
 def compose_service(document: dict[str, Any], expected: Expected) -> tuple[str, dict[str, Any]]:
@@ -263,9 +273,8 @@ def test_shared_endpoints_point_at_the_compose_infrastructure(expected: Expected
     for shared in ("KAFKA_BOOTSTRAP_SERVERS", "MONGODB_URI", "OTEL_EXPORTER_OTLP_ENDPOINT"):
         assert env.get(shared), f"{name} does not set {shared}"
 
-    kafka_env = environment(document["services"]["kafka"])
     advertised = {listener.split("://", 1)[1]
-                  for listener in kafka_env.get("KAFKA_ADVERTISED_LISTENERS", "").split(",")
+                  for listener in kafka_properties()["advertised.listeners"].split(",")
                   if "://" in listener}
     for server in env["KAFKA_BOOTSTRAP_SERVERS"].split(","):
         assert server in advertised, (
@@ -341,20 +350,52 @@ def test_each_service_waits_for_healthy_kafka_and_mongodb(expected: Expected) ->
 def test_kafka_is_a_single_kraft_node_without_topic_auto_creation() -> None:
     kafka = load_compose()["services"]["kafka"]
     assert kafka["image"] == "apache/kafka:4.0.2"
-    env = environment(kafka)
-    assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"
-    assert env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false", "services create their own topics"
-    assert env["KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS"] == "0"
-    for factor in ("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR",
-                   "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR"):
-        assert env[factor] == "1", f"{factor} must be 1 on a single broker"
-    listeners = {listener.split("://")[0] for listener in env["KAFKA_LISTENERS"].split(",")}
-    protocol_map = env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"]
-    protocols = dict(pair.split(":") for pair in protocol_map.split(","))
+    assert kafka["entrypoint"][-1] == "/motcua/kafka-start.sh"
+    assert "./deploy/compose/kafka-start.sh:/motcua/kafka-start.sh:ro" in kafka["volumes"]
+    props = kafka_properties()
+    assert props["process.roles"] == "broker,controller"
+    assert props["auto.create.topics.enable"] == "false", "services create their own topics"
+    assert props["group.initial.rebalance.delay.ms"] == "0"
+    for factor in ("offsets.topic.replication.factor", "transaction.state.log.replication.factor"):
+        assert props[factor] == "1", f"{factor} must be 1 on a single broker"
+    listeners = {listener.split("://")[0] for listener in props["listeners"].split(",")}
+    protocols = dict(pair.split(":") for pair in props["listener.security.protocol.map"].split(","))
     assert listeners <= set(protocols), f"listeners {listeners} lack a protocol in {protocols}"
     assert "kafka-broker-api-versions.sh" in healthcheck_command(kafka)
-    assert "localhost:29092" in env["KAFKA_ADVERTISED_LISTENERS"], "no listener for the host"
+    assert "localhost:29092" in props["advertised.listeners"], "no listener for the host"
     assert (29092, 29092) in published_ports(kafka)
+
+
+def test_the_compose_broker_admits_no_anonymous_client_and_denies_what_no_acl_allows() -> None:
+    props = kafka_properties()
+    protocols = dict(pair.split(":") for pair in props["listener.security.protocol.map"].split(","))
+    assert set(protocols.values()) == {"SASL_PLAINTEXT"}, protocols
+    assert props["sasl.enabled.mechanisms"] == "SCRAM-SHA-512"
+    assert props["authorizer.class.name"].endswith("StandardAuthorizer")
+    assert props["allow.everyone.if.no.acl.found"] == "false"
+    assert props["super.users"] == "User:admin;User:controller"
+    script = KAFKA_START.read_text(encoding="utf-8")
+    assert "--add-scram" in script and "--command-config" in healthcheck_command(
+        load_compose()["services"]["kafka"])
+    # Passwords come from .env (python -m deploy.access compose-env), never from the file.
+    env = environment(load_compose()["services"]["kafka"])
+    for secret in ("KAFKA_ADMIN_PASSWORD", "KAFKA_CONTROLLER_PASSWORD"):
+        assert env[secret].startswith(f"${{{secret}:?"), env[secret]
+
+
+@pytest.mark.parametrize("expected", SERVICES, ids=SERVICE_IDS)
+def test_each_service_signs_in_as_its_own_principal_after_the_access_job(expected: Expected) -> None:
+    document = load_compose()
+    _, service = compose_service(document, expected)
+    env = environment(service)
+    assert env["KAFKA_SASL_USERNAME"] == service_principal(expected.module)
+    variable = compose_password_variable(expected.module)
+    assert env["KAFKA_SASL_PASSWORD"].startswith(f"${{{variable}:?"), env["KAFKA_SASL_PASSWORD"]
+    assert service["depends_on"]["access"]["condition"] == "service_completed_successfully"
+    access = document["services"]["access"]
+    assert command(access)[:2] == ["access", "apply"]
+    assert "deploy.access" in entrypoint_script(parse_dockerfile())
+    assert "deploy/access" in " ".join(parse_dockerfile().args("COPY"))
 
 
 def test_mongodb_and_jaeger() -> None:
@@ -431,7 +472,8 @@ def build_app(expected: Expected) -> FastAPI:
     import importlib
 
     module = importlib.import_module(f"services.{expected.module}.app")
-    app = module.create_app(expected.settings())
+    app = module.create_app(expected.settings.model_validate(
+        {"KAFKA_SASL_USERNAME": "composition-only", "KAFKA_SASL_PASSWORD": "composition-only"}))
     assert isinstance(app, FastAPI)
     return app
 

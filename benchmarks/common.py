@@ -20,6 +20,7 @@ import httpx
 from deploy.access.authority import BrokerAuthority
 from deploy.access.command import admin_from_env
 from deploy.access.secrets import CredentialFile
+from deploy.local.issuer import LocalIssuer
 from deploy.local.stack import REPO_ROOT, LocalStack
 from services.runtime.kafka_access import KafkaAccess
 
@@ -30,6 +31,11 @@ class BenchEndpoints:
 
     env: dict[str, str]
     authority: BrokerAuthority
+    issuer: LocalIssuer
+    """Signs the harness's tokens; the services trust it."""
+
+    def headers(self, *roles: str) -> dict[str, str]:
+        return self.issuer.headers(*roles, subject="benchmark")
 
     @property
     def kafka(self) -> KafkaAccess:
@@ -49,13 +55,13 @@ def endpoints() -> Iterator[BenchEndpoints]:
         with tempfile.TemporaryDirectory() as folder:
             authority = BrokerAuthority(admin, CredentialFile(Path(folder) / "credentials.json"))
             authority.provision()
-            yield BenchEndpoints(env, authority)
+            yield BenchEndpoints(env, authority, LocalIssuer(Path(folder) / "issuer"))
         return
     stack = LocalStack(REPO_ROOT / ".local" / "bench-stack")
     print("starting the local stack", flush=True)
     stack.start()
     try:
-        yield BenchEndpoints(stack.env, stack.authority)
+        yield BenchEndpoints(stack.env, stack.authority, stack.issuer)
     finally:
         stack.stop()
 
@@ -88,14 +94,15 @@ class Posted:
 
 
 async def post_applications(base_url: str, bodies: list[dict[str, Any]], concurrency: int,
-                            request_timeout_s: float = 120) -> list[Posted]:
+                            headers: dict[str, str], request_timeout_s: float = 120) -> list[Posted]:
     """POST every body to intake with `concurrency` requests in flight, each with its own key."""
     queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     for body in bodies:
         queue.put_nowait(body)
     posted: list[Posted] = []
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base_url, timeout=request_timeout_s, limits=limits) as client:
+    async with httpx.AsyncClient(base_url=base_url, timeout=request_timeout_s, limits=limits,
+                                 headers=headers) as client:
         async def worker() -> None:
             while not queue.empty():
                 body = queue.get_nowait()

@@ -25,10 +25,10 @@ from services.intake.examples import applications
 from .common import endpoints, peak_rss_mib, percentile, post_applications
 
 
-async def drive(base_url: str, bodies: list[dict[str, Any]], concurrency: int
-                ) -> tuple[list[float], dict[int, int], float]:
+async def drive(base_url: str, bodies: list[dict[str, Any]], concurrency: int,
+                headers: dict[str, str]) -> tuple[list[float], dict[int, int], float]:
     started = time.perf_counter()
-    posted = await post_applications(base_url, bodies, concurrency, request_timeout_s=60)
+    posted = await post_applications(base_url, bodies, concurrency, headers, request_timeout_s=60)
     elapsed = time.perf_counter() - started
     return [p.took for p in posted], dict(Counter(p.status for p in posted)), elapsed
 
@@ -64,11 +64,12 @@ def main() -> None:
         fleet = ServiceFleet({**ends.env, "MOTCUA_TOPIC_NAMESPACE": f"bench{run}.",
                               "INTAKE_MONGODB_DATABASE": f"bench{run}_intake",
                               "LOG_LEVEL": "WARNING"},
-                             logs, names=("intake",), authority=ends.authority)
+                             logs, names=("intake",), authority=ends.authority, issuer=ends.issuer)
         try:
             intake = fleet.start("intake")
             latencies, statuses, elapsed = asyncio.run(drive(intake.base_url, bodies,
-                                                             args.concurrency))
+                                                             args.concurrency,
+                                                             ends.headers("portal")))
             drain = asyncio.run(outbox_drained(intake.base_url))
             pid = intake.process.pid
             memory = peak_rss_mib(pid) if pid else float("nan")

@@ -105,7 +105,7 @@ async def run(args: argparse.Namespace, ends: BenchEndpoints) -> dict[str, Any]:
                           "NOTIFIER_RATE_LIMIT_MESSAGES": "100", "NOTIFIER_RETRY_BASE_S": "0.5",
                           "NOTIFIER_RETRY_CAP_S": "5", "NOTIFIER_BATCH_SIZE": str(args.batch)},
                          REPO_ROOT / ".local" / "bench-logs", names=("notifier",),
-                         authority=ends.authority)
+                         authority=ends.authority, issuer=ends.issuer)
     try:
         service = await asyncio.to_thread(fleet.start, "notifier")
         items = events(args.n, time.strftime("%y%m%d"))

@@ -158,10 +158,10 @@ async def watch(consumer: Any, found: Watch, stop: asyncio.Event, sample_topic: 
                     found.sample = (record.value, list(record.headers))
 
 
-async def submit(base_url: str, bodies: list[dict[str, Any]], concurrency: int
-                 ) -> tuple[dict[str, float], Counter[int]]:
+async def submit(base_url: str, bodies: list[dict[str, Any]], concurrency: int,
+                 headers: dict[str, str]) -> tuple[dict[str, float], Counter[int]]:
     """POST every body; the record code of each accepted one → perf_counter just before its POST."""
-    posted = await post_applications(base_url, bodies, concurrency)
+    posted = await post_applications(base_url, bodies, concurrency, headers)
     return ({p.record_code: p.at for p in posted if p.record_code is not None},
             Counter(p.status for p in posted))
 
@@ -205,7 +205,7 @@ async def pipeline(args: argparse.Namespace, ends: BenchEndpoints, run: str) -> 
                               "MOTCUA_TEST_CLOCK_START": MORNING.isoformat(), "LOG_LEVEL": "WARNING",
                               "NOTIFIER_FOLD_WINDOW_S": str(args.fold_s),
                               "NOTIFIER_RATE_LIMIT_MESSAGES": "100"}, LOGS, preferred_ports=False,
-                             authority=ends.authority)
+                             authority=ends.authority, issuer=ends.issuer)
         stop = asyncio.Event()
         watcher: Any = None
         watching: asyncio.Task[None] | None = None
@@ -217,7 +217,8 @@ async def pipeline(args: argparse.Namespace, ends: BenchEndpoints, run: str) -> 
             found = Watch()
             watching = asyncio.create_task(watch(watcher, found, stop, submitted_topic))
             print(f"pipeline: submitting {args.n:,} applications", flush=True)
-            started, statuses = await submit(fleet.running["intake"].base_url, bodies, args.concurrency)
+            started, statuses = await submit(fleet.running["intake"].base_url, bodies, args.concurrency,
+                                             ends.headers("portal"))
             codes = set(started)
             notified: dict[str, float] = {}
             seen = 0

@@ -115,7 +115,7 @@ def main() -> None:
         fleet = ServiceFleet({**ends.env, "MOTCUA_TOPIC_NAMESPACE": namespace,
                               "ROUTING_MONGODB_DATABASE": f"bench{run}_routing",
                               "ROUTING_INITIAL_TABLES": "pre-reform", "LOG_LEVEL": "WARNING"},
-                             logs, names=("routing",), authority=ends.authority)
+                             logs, names=("routing",), authority=ends.authority, issuer=ends.issuer)
         kafka = ends.kafka
         routed_topic = namespace + topics.RECORDS_ROUTED
         try:
@@ -127,7 +127,8 @@ def main() -> None:
             routed_in = max(published, waited)
             started = time.perf_counter()
             answer = httpx.post(f"{service.base_url}/admin/tables",
-                                json=reform.model_dump(mode="json"), timeout=3600).json()
+                                json=reform.model_dump(mode="json"), timeout=3600,
+                                headers=ends.headers("admin")).json()
             api_s = time.perf_counter() - started
             moved = asyncio.run(count_decisions(kafka, routed_topic, bound,
                                                 b"dissolved in table"))

@@ -188,7 +188,7 @@ def main() -> None:
                               "SLA_MONGODB_DATABASE": database, "MOTCUA_TEST_CLOCK": "true",
                               "MOTCUA_TEST_CLOCK_START": (due_at - timedelta(hours=1)).isoformat(),
                               "SLA_BATCH_SIZE": str(args.batch), "SLA_TICK_S": "0.2"},
-                             logs, names=("sla_monitor",), authority=ends.authority)
+                             logs, names=("sla_monitor",), authority=ends.authority, issuer=ends.issuer)
         uri, kafka = ends.env["MONGODB_URI"], ends.kafka
         try:
             service = fleet.start("sla_monitor")  # creates the index before the documents arrive
@@ -199,8 +199,8 @@ def main() -> None:
             idle = httpx.get(f"{service.base_url}/metrics").text
             idle_sum, idle_count, _ = histogram(idle, "motcua_sla_due_query_seconds")
             started = time.perf_counter()
-            httpx.post(f"{service.base_url}/test-clock/set", json={"at": due_at.isoformat()}
-                       ).raise_for_status()
+            httpx.post(f"{service.base_url}/test-clock/set", json={"at": due_at.isoformat()},
+                       headers=ends.headers("admin")).raise_for_status()
             arrivals, copies = asyncio.run(collect(kafka, namespace + topics.SLA_ALERTS, wanted,
                                                    started, args.limit_s))
             metrics = httpx.get(f"{service.base_url}/metrics").text

@@ -57,6 +57,8 @@ def make_settings(endpoints: Endpoints, unique: str) -> object:
             "graceful_timeout_s": 5.0,
             "KAFKA_METADATA_MAX_AGE_S": 1.0,  # a department's new inbound topic joins at once
             **endpoints.sasl_env(),
+            **endpoints.issuer.service_env(),
+            "lookup_key": endpoints.issuer.lookup_key(),
             **TEST_CLOCK_ENV,
         }
         values.update(overrides)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from deploy.access.authority import BrokerAuthority
 from deploy.access.secrets import CredentialFile
+from deploy.local.issuer import LocalIssuer
 from deploy.local.stack import REPO_ROOT, LocalStack
 from services.runtime.kafka_access import KafkaAccess
 
@@ -22,12 +23,18 @@ class Endpoints:
     mongodb_uri: str
     origin: str
     authority: BrokerAuthority
+    issuer: LocalIssuer
     stack: LocalStack | None = None
 
     @property
     def kafka(self) -> KafkaAccess:
         """The broker as its superuser: what test harnesses read and seed topics with."""
         return self.authority.admin
+
+    def all_roles(self) -> dict[str, str]:
+        """Headers of a caller with every staff role and the portal's: for tests of what an
+        endpoint does (what each role may do is tested route by route on its own)."""
+        return self.issuer.headers("admin", "operator", "supervisor", "portal", subject="tests")
 
     def sasl_env(self) -> dict[str, str]:
         """Settings of an in-process service authenticating as the superuser (integration tests
@@ -47,13 +54,14 @@ def test_endpoints() -> Iterator[Endpoints]:
         with tempfile.TemporaryDirectory() as folder:
             authority = BrokerAuthority(admin, CredentialFile(Path(folder) / "credentials.json"))
             authority.provision()
-            yield Endpoints(kafka, mongo, "environment", authority)
+            yield Endpoints(kafka, mongo, "environment", authority,
+                            LocalIssuer(Path(folder) / "issuer"))
     else:
         stack = LocalStack(Path(os.environ.get("MOTCUA_TEST_STACK_HOME",
                                                REPO_ROOT / ".local" / "test-stack")))
         stack.start()
         try:
             yield Endpoints(stack.kafka.bootstrap_servers, stack.mongo.uri, "deploy/local",
-                            stack.authority, stack)
+                            stack.authority, stack.issuer, stack)
         finally:
             stack.stop()

@@ -45,10 +45,15 @@ def compose_password_variable(service: str) -> str:
 
 def compose_env(credentials: CredentialFile, env_file: Path = COMPOSE_ENV) -> Path:
     """Passwords for every principal into the credentials file the `access` job applies, and the
-    ones compose passes as settings (broker, four services) into `.env`; kept when present."""
+    ones compose passes as settings (broker, four services, intake's lookup key) into `.env`,
+    and the local issuer's keys beside the file; kept when present."""
     wanted = plan(shipped_tables())
     passwords = credentials.ensure([*BROKER_SECRETS, *wanted.principals])
+    from deploy.local.issuer import LocalIssuer
+
+    issuer = LocalIssuer(credentials.path.parent / "issuer")
     lines = [f"KAFKA_ADMIN_PASSWORD={passwords['broker.admin']}",
+             f"INTAKE_LOOKUP_KEY={issuer.service_env()['INTAKE_LOOKUP_KEY']}",
              f"KAFKA_CONTROLLER_PASSWORD={passwords['broker.controller']}",
              *(f"{compose_password_variable(name)}={passwords[service_principal(name)]}"
                for name in SERVICE_NAMES)]

@@ -24,7 +24,8 @@ def service_uses(namespace: str = "") -> dict[str, TopicUse]:
 
     # Building an app reads its settings; the credentials are never used (nothing connects).
     values = {"MOTCUA_TOPIC_NAMESPACE": namespace, "KAFKA_SASL_USERNAME": "composition-only",
-              "KAFKA_SASL_PASSWORD": "composition-only"}
+              "KAFKA_SASL_PASSWORD": "composition-only", "AUTH_ISSUER": "composition-only",
+              "AUTH_JWKS_URL": "file:///composition-only", "lookup_key": "composition-only" * 2}
     apps = {
         "intake": intake(IntakeSettings.model_validate(values)),
         "routing": routing(RoutingSettings.model_validate(values)),

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from deploy.access.authority import BrokerAuthority
 
+from .issuer import LocalIssuer
 from .processes import ManagedProcess, StartError, free_port, port_open
 
 # service module -> (environment prefix, preferred HTTP port)
@@ -69,6 +70,9 @@ class ServiceFleet:
     """Given: each service authenticates as its own principal, whose ACLs for the fleet's topic
     namespace are applied before the first start (and removed by `stop_all` unless the
     namespace is production's, the empty one)."""
+    issuer: LocalIssuer | None = None
+    """Given: the services trust this issuer's tokens (and intake derives lookup secrets with
+    its key)."""
     _provisioned: bool = False
 
     def start(self, name: str, timeout: float = 60.0,
@@ -112,6 +116,8 @@ class ServiceFleet:
                 self.authority.provision(self.namespace)
                 self._provisioned = True
             own = self.authority.service_env(name)
+        if self.issuer is not None:
+            own |= self.issuer.service_env()
         env = {**os.environ, **self.env, **own, **(env or {}), f"{prefix}HTTP_PORT": str(port),
                f"{prefix}HTTP_HOST": "127.0.0.1"}
         process = ManagedProcess(name, [sys.executable, "-m", f"services.{name}"],

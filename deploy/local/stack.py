@@ -24,6 +24,7 @@ from deploy.access.authority import BrokerAuthority
 from deploy.access.secrets import CredentialFile
 from services.runtime.kafka_access import KafkaAccess
 
+from .issuer import LocalIssuer
 from .kafka import KAFKA_VERSION, SUPERUSER, KafkaNode
 from .mongo import MongoServer
 from .processes import StartError, kill_pid, pid_alive, stop_pid
@@ -59,6 +60,11 @@ class LocalStack:
         return BrokerAuthority(
             KafkaAccess(self.kafka.bootstrap_servers, SUPERUSER, self.kafka.superuser_password),
             CredentialFile(self.home / "credentials.json"))
+
+    @property
+    def issuer(self) -> LocalIssuer:
+        """The local identity provider: the services trust its tokens."""
+        return LocalIssuer(self.home / "issuer")
 
     @property
     def operator_env(self) -> dict[str, str]:

@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, interrupt)
     stack = LocalStack(DEFAULT_HOME)
     fleet = ServiceFleet({}, RUN_DIR / "logs", names=SERVICES, preferred_ports=True,
-                         authority=stack.authority)
+                         authority=stack.authority, issuer=stack.issuer)
     spans = RUN_DIR / "spans"
     outbox = Outbox(file=RUN_DIR / "outbox.jsonl")
     started = time.monotonic()
@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
             say(f"  everything up in {time.monotonic() - started:.0f}s; service logs in {fleet.log_dir}")
             urls = {name: fleet.running[name].base_url for name in SERVICES}
             if clock is not None:
-                asyncio.run(run_demo(urls, stack.authority, "", outbox, clock, spans, say))
+                asyncio.run(run_demo(urls, stack.authority, stack.issuer, "", outbox, clock, spans, say))
                 say(f"demo done in {time.monotonic() - started:.0f}s from the start")
                 if args.check:
                     return 0

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Depends, Header, Response
 
+from services.runtime.auth import Principal, Role, has_role, optional_principal, requires, unauthenticated
 from services.runtime.params import RecordCodePath
 from services.runtime.problems import Problem, problem_responses
 
 from .api_models import ApplicationIn, RecordOut, SubmissionOut
 from .applications import Applications
+
+LookupSecret = Annotated[str | None, Header(
+    alias="X-Lookup-Secret", max_length=64,
+    description="The lookup secret printed on the receipt (form 01), beside the record code")]
+TRACKERS: tuple[Role, ...] = ("portal", "counter", "operator", "supervisor", "officer", "admin")
+"""Who may look any record up by its code alone: the portal and counters on the applicant's
+behalf, and the province's staff."""
 
 IdempotencyKey = Annotated[str | None, Header(
     alias="Idempotency-Key", max_length=200,
@@ -20,7 +28,10 @@ IdempotencyKey = Annotated[str | None, Header(
 def router(applications: Applications) -> APIRouter:
     routes = APIRouter(tags=["applications"])
 
+    # The citizen's identity is established by the portal (VNeID) or at a counter: only those
+    # registered clients submit.
     @routes.post("/applications", status_code=201, response_model=SubmissionOut,
+                 dependencies=[Depends(requires("portal", "counter"))],
                  responses={200: {"model": SubmissionOut, "description": "retry of an accepted "
                                   "application (same Idempotency-Key and body)"},
                             **problem_responses(400, 409, 422)})
@@ -39,7 +50,23 @@ def router(applications: Applications) -> APIRouter:
 
     @routes.get("/records/{code}", response_model=RecordOut, tags=["tracking"],
                 responses=problem_responses(404, 422))
-    async def record(code: RecordCodePath) -> RecordOut:
-        return await applications.record(code)
+    async def record(code: RecordCodePath,
+                     caller: Annotated[Principal | None, Depends(optional_principal)],
+                     secret: LookupSecret = None) -> RecordOut:
+        """The record's status and history: with the receipt's lookup secret, or a token of the
+        portal, a counter or the province's staff. A wrong secret and an unknown code answer
+        alike, so codes cannot be probed."""
+        if caller is not None:
+            if not has_role(caller, *TRACKERS):
+                raise Problem(403, "forbidden", "Not allowed",
+                              f"Looking records up needs one of the roles {', '.join(TRACKERS)}, "
+                              "or the receipt's lookup secret without a token.")
+        elif secret is None:
+            raise unauthenticated("Send the lookup secret printed on the receipt "
+                                  "(X-Lookup-Secret), or a bearer token.")
+        elif not applications.secret_matches(code, secret):
+            raise Problem(404, "unknown-record", "No such record",
+                          "No record matches this code and lookup secret.")
+        return await applications.record(code, secret is not None and caller is None)
 
     return routes

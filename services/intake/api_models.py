@@ -191,6 +191,9 @@ class ReceiptOut(BaseModel):
     """What form 01 says of the appointment beyond its date, Vietnamese first, then English."""
     processing_days: int
     tracking_path: str
+    lookup_secret: str = ""
+    """Printed beside the record code: tracking `tracking_path` needs both (header
+    `X-Lookup-Secret`), so a code alone, which is sequential, tells nobody anything."""
 
 
 class SubmissionOut(BaseModel):

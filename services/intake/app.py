@@ -33,7 +33,8 @@ def create_app(settings: IntakeSettings | None = None, clock: Clock | None = Non
     calendar = load_calendar()
     watch_calendar(runtime, calendar)
     applications = Applications(store, relay, load_catalog(), load_units(), calendar,
-                                runtime.clock, runtime.metrics)
+                                runtime.clock, runtime.metrics,
+                                settings.lookup_key.get_secret_value().encode())
     runtime.declare_topics(topics.RECORDS_SUBMITTED)
     runtime.subscribe([topics.RECORDS_ROUTED, topics.DEPARTMENT_UPDATES, topics.SLA_ALERTS],
                       TrackingHandler(store))

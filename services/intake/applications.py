@@ -27,6 +27,8 @@ from .domain import (
     due,
     fingerprint,
     format_record_code,
+    lookup_secret,
+    lookup_secret_matches,
     receipt,
     submitted_event,
 )
@@ -45,7 +47,9 @@ class Submitted:
 
 class Applications:
     def __init__(self, store: RecordStore, relay: OutboxRelay, catalog: Catalog, units: Units,
-                 calendar: WorkingCalendar, clock: Clock, metrics: CollectorRegistry) -> None:
+                 calendar: WorkingCalendar, clock: Clock, metrics: CollectorRegistry,
+                 lookup_key: bytes) -> None:
+        self._lookup_key = lookup_key
         self._store = store
         self._relay = relay
         self._catalog = catalog
@@ -107,7 +111,7 @@ class Applications:
             "submitted_event_id": envelope.id, "appointment_original": when.due_at,
             "appointment_provisional": when.provisional,
             "application": application.model_dump(mode="json"),
-            "response": response.model_dump(mode="json"),
+            "response": response.model_dump(mode="json"),  # without the lookup secret
             "outbox": [submitted],
             "outbox_pending": True,
             # this process publishes it; other relays' sweeps leave it alone for the lease
@@ -121,7 +125,15 @@ class Applications:
         self._received.labels(channel=application.channel).inc()
         log.info("application accepted", extra={"record_id": code,
                                                 "procedure": event.procedure_code})
-        return Submitted(response, replayed=False)
+        return Submitted(self._with_secret(response), replayed=False)
+
+    def _with_secret(self, response: SubmissionOut) -> SubmissionOut:
+        secret = lookup_secret(self._lookup_key, response.record_code)
+        return response.model_copy(update={
+            "receipt": response.receipt.model_copy(update={"lookup_secret": secret})})
+
+    def secret_matches(self, code: str, given: str) -> bool:
+        return lookup_secret_matches(self._lookup_key, code, given)
 
     def _replay(self, stored: Stored, digest: str) -> Submitted:
         if stored.fingerprint != digest:
@@ -129,13 +141,15 @@ class Applications:
             raise Problem(409, "idempotency-conflict", "Idempotency key reused",
                           "This Idempotency-Key was used for a different application.")
         self._replayed.inc()
-        return Submitted(SubmissionOut.model_validate(stored.response), replayed=True)
+        return Submitted(self._with_secret(SubmissionOut.model_validate(stored.response)),
+                         replayed=True)
 
-    async def record(self, code: str) -> RecordOut:
+    async def record(self, code: str, by_secret: bool = False) -> RecordOut:
         doc = await self._store.get(code)
         if doc is None:
             raise Problem(404, "unknown-record", "No such record",
-                          f"No record has the code {code}.")
+                          "No record matches this code and lookup secret." if by_secret
+                          else f"No record has the code {code}.")
         received = {"at": doc["received_at"], "event_type": "vn.motcua.record.submitted",
                     "status": "received", "summary": "received; receipt issued"}
         tracking = fold(doc["appointment_original"], [received, *doc.get("tracking", [])])

@@ -8,9 +8,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from reference.localtime import to_local
+from services.runtime.auth import requires
 
 from .store import NotifierStore
 
@@ -50,7 +51,8 @@ def _local(value: datetime | None) -> str | None:
 
 
 def router(store: NotifierStore) -> APIRouter:
-    routes = APIRouter(tags=["deliveries"])
+    # Deliveries name recipients' channels: operators only.
+    routes = APIRouter(tags=["deliveries"], dependencies=[Depends(requires("operator", "admin"))])
 
     @routes.get("/deliveries")
     async def deliveries(record_code: Annotated[str, Query(min_length=1, max_length=64)],

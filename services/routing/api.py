@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
+from services.runtime.auth import requires
 from services.runtime.problems import FieldProblem, Problem
 
 from .dispatcher import Dispatcher
@@ -21,20 +22,24 @@ def _problem(problems: list[TableProblem]) -> Problem:
 
 
 def router(versions: TableVersions, dispatcher: Dispatcher) -> APIRouter:
+    # The directory names supervisors' mailboxes, and a table moves records: admins (reading it,
+    # operators too).
     routes = APIRouter(prefix="/admin/tables", tags=["routing table"])
+    read = [Depends(requires("admin", "operator"))]
+    change = [Depends(requires("admin"))]
 
-    @routes.get("/current")
+    @routes.get("/current", dependencies=read)
     async def current() -> dict[str, Any]:
         return versions.current.model_dump(mode="json")
 
-    @routes.post("/check")
+    @routes.post("/check", dependencies=change)
     async def check(table: RoutingTable) -> dict[str, Any]:
         problems = versions.check(table)
         if problems:
             raise _problem(problems)
         return {"version": table.version, "problems": []}
 
-    @routes.post("", status_code=201)
+    @routes.post("", status_code=201, dependencies=change)
     async def publish(table: RoutingTable) -> dict[str, Any]:
         """Publish a new version: new records use it at once, and open records held by a
         department it dissolves move to the successor."""

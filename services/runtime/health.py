@@ -7,11 +7,12 @@ import os
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from pydantic import AwareDatetime, BaseModel, Field
 
+from .auth import requires
 from .clock import MovableClock
 from .problems import Problem
 
@@ -64,7 +65,9 @@ class ClockSet(BaseModel):
 
 
 def test_clock_router(clock: MovableClock) -> APIRouter:
-    router = APIRouter(prefix="/test-clock", tags=["test clock"])
+    # Moving the clock moves every statutory deadline: admins only, and only in tests.
+    router = APIRouter(prefix="/test-clock", tags=["test clock"],
+                       dependencies=[Depends(requires("admin"))])
 
     @router.get("")
     async def read() -> dict[str, datetime | float]:

@@ -51,6 +51,8 @@ class ProblemDetails(BaseModel):
 
 PROBLEM_DESCRIPTIONS = {
     400: "Malformed JSON, or a required header missing",
+    401: "No credential, or one that is not valid (WWW-Authenticate says which scheme)",
+    403: "A valid credential whose roles do not allow this",
     404: "No such record",
     409: "Idempotency-Key reused for a different body",
     413: "Body too large",
@@ -69,7 +71,8 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 def document_problems(app: FastAPI, json_paths: Sequence[str] = ()) -> None:
     """Declare every 4xx/5xx of the OpenAPI document as `application/problem+json` with the
     `ProblemDetails` schema (FastAPI's default 422 body is not what the handlers send), and the
-    answers the chassis itself gives: 400/413/415 on bodies, 503 wherever the database is used."""
+    answers the chassis itself gives: 400/413/415 on bodies, 401/403 wherever a token is
+    checked, 503 wherever the database is used."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -88,6 +91,8 @@ def document_problems(app: FastAPI, json_paths: Sequence[str] = ()) -> None:
             for operation in operations.values():
                 responses = operation.setdefault("responses", {})
                 added = [503]
+                if operation.get("security"):
+                    added += [401, 403]  # the bearer lock (services.runtime.auth)
                 if "requestBody" in operation:
                     added += [400, 413]  # malformed JSON; over the body limit
                     if json_paths and path.startswith(tuple(json_paths)):
@@ -108,13 +113,15 @@ class Problem(Exception):
     """An HTTP error a handler raises on purpose (catalogue violation, conflict, not found…)."""
 
     def __init__(self, status: int, code: str, title: str, detail: str,
-                 errors: Sequence[FieldProblem] = ()) -> None:
+                 errors: Sequence[FieldProblem] = (),
+                 headers: dict[str, str] | None = None) -> None:
         super().__init__(detail)
         self.status = status
         self.code = code
         self.title = title
         self.detail = detail
         self.errors = list(errors)
+        self.headers = headers
 
 
 def problem_response(status: int, code: str, title: str, detail: str, instance: str,
@@ -168,7 +175,8 @@ def install_problem_handlers(app: FastAPI, metrics: CollectorRegistry | None = N
     @app.exception_handler(Problem)
     async def deliberate(request: Request, exc: Problem) -> JSONResponse:
         return counted(problem_response(exc.status, exc.code, exc.title, exc.detail,
-                                        request.url.path, exc.errors), exc.status, exc.code)
+                                        request.url.path, exc.errors, exc.headers),
+                       exc.status, exc.code)
 
     @app.exception_handler(ConnectionFailure)
     @app.exception_handler(WTimeoutError)

@@ -25,6 +25,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from contracts import topics as contract_topics
 from contracts.envelope import Envelope
 
+from .auth import Authenticator
 from .clock import Clock, MovableClock, SystemClock
 from .consumer import DeadLetters, Delivery, EventHandler, EventProcessor, RetryPolicy, SourcedHandler
 from .health import health_router, metrics_router, test_clock_router
@@ -76,6 +77,8 @@ class ServiceRuntime:
         self.broker: KafkaBroker = build_broker(settings, self.tracer_provider)
         self.publisher = EventPublisher(self.broker, settings)
         self.clock: Clock = clock or _clock_of(settings)
+        self.authenticator = Authenticator(settings.auth_issuer, settings.auth_audience,
+                                           settings.auth_jwks_url, settings.auth_roles_claim)
         self.metrics = CollectorRegistry()
         self._topics: set[str] = set()
         self.topic_use = TopicUse()

@@ -36,6 +36,18 @@ class ServiceSettings(BaseSettings):
                     "exactly the topics and groups it uses")
     kafka_sasl_password: SecretStr = Field(
         SecretStr(""), validation_alias=AliasChoices("KAFKA_SASL_PASSWORD"))
+    auth_issuer: str = Field(
+        "", validation_alias=AliasChoices("AUTH_ISSUER"),
+        description="the `iss` of accepted bearer tokens: the province's identity provider, or "
+                    "the local issuer of the demo and tests")
+    auth_jwks_url: str = Field(
+        "", validation_alias=AliasChoices("AUTH_JWKS_URL"),
+        description="the issuer's public keys (JWKS), https:// or file://", max_length=2000)
+    auth_audience: str = Field("motcua", validation_alias=AliasChoices("AUTH_AUDIENCE"))
+    auth_roles_claim: str = Field(
+        "roles", validation_alias=AliasChoices("AUTH_ROLES_CLAIM"),
+        description="the claim listing the caller's roles (admin, operator, supervisor, officer, "
+                    "portal, counter)")
     mongodb_uri: str = Field(
         "mongodb://127.0.0.1:27017/", validation_alias=AliasChoices("MONGODB_URI"))
     topic_namespace: str = Field(
@@ -78,6 +90,14 @@ class ServiceSettings(BaseSettings):
                 "KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD are required: the broker admits no "
                 "anonymous client (each service has its own principal; see the README, "
                 "'Credentials')")
+        return self
+
+    @model_validator(mode="after")
+    def _token_issuer_given(self) -> ServiceSettings:
+        if not self.auth_issuer or not self.auth_jwks_url:
+            raise ValueError(
+                "AUTH_ISSUER and AUTH_JWKS_URL are required: every endpoint but health and "
+                "metrics needs a bearer token from that issuer (see the README, 'Credentials')")
         return self
 
     @model_validator(mode="after")

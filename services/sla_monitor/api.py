@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from reference.calendar import WorkingCalendar
 from reference.localtime import to_local
+from services.runtime.auth import requires
 from services.runtime.clock import Clock
 from services.runtime.params import RecordCodePath
 from services.runtime.problems import Problem, problem_responses
@@ -17,7 +18,8 @@ from .store import DeadlineStore
 
 
 def router(store: DeadlineStore, clock: Clock, calendar: WorkingCalendar, policy: SlaPolicy) -> APIRouter:
-    routes = APIRouter(tags=["deadlines"])
+    routes = APIRouter(tags=["deadlines"],
+                       dependencies=[Depends(requires("operator", "supervisor", "admin"))])
 
     @routes.get("/deadlines/{record_code}", responses=problem_responses(404, 422))
     async def deadline(record_code: RecordCodePath) -> dict[str, Any]:

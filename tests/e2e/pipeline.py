@@ -43,7 +43,7 @@ def fleet(endpoints: Endpoints, unique: str, logs: Path, **extra: str) -> Servic
     for name, (prefix, _) in SERVICES.items():
         env[f"{prefix}MONGODB_DATABASE"] = database(unique, name)
     return ServiceFleet({**env, **extra}, logs, preferred_ports=False,
-                        authority=endpoints.authority)
+                        authority=endpoints.authority, issuer=endpoints.issuer)
 
 
 def database(unique: str, service: str) -> str:
@@ -80,8 +80,8 @@ def applications(count: int, unique: str, *, seed: int, preferred: str | None = 
     return bodies
 
 
-async def submit(intake_url: str, bodies: Iterable[dict[str, Any]], *, concurrency: int = 4
-                 ) -> list[str]:
+async def submit(intake_url: str, bodies: Iterable[dict[str, Any]], headers: dict[str, str], *,
+                 concurrency: int = 4) -> list[str]:
     """POST each application to intake, a few at a time as a portal would; the codes."""
     gate = asyncio.Semaphore(concurrency)
 
@@ -93,14 +93,15 @@ async def submit(intake_url: str, bodies: Iterable[dict[str, Any]], *, concurren
         code: str = answer.json()["record_code"]
         return code
 
-    async with httpx.AsyncClient(base_url=intake_url, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=intake_url, timeout=30, headers=headers) as client:
         return list(await asyncio.gather(*(one(client, body) for body in bodies)))
 
 
-async def routed_deadlines(sla_url: str, codes: list[str]) -> dict[str, dict[str, Any]]:
+async def routed_deadlines(sla_url: str, codes: list[str], headers: dict[str, str]
+                           ) -> dict[str, dict[str, Any]]:
     """Each record's deadline once the SLA monitor knows its department (polls until then)."""
     found: dict[str, dict[str, Any]] = {}
-    async with httpx.AsyncClient(base_url=sla_url, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=sla_url, timeout=30, headers=headers) as client:
         while len(found) < len(codes):
             for code in [c for c in codes if c not in found]:
                 response = await client.get(f"/deadlines/{code}")

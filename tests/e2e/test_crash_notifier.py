@@ -53,7 +53,8 @@ async def test_notifier_killed_while_sending_emails_no_applicant_twice(
         await start(services, "intake", "sla_monitor", "notifier")
         async with asyncio.timeout(60):  # every receipt out before any routed notice is planned
             codes = await submit(services.running["intake"].base_url,
-                                 applications(RECORDS, unique, seed=9, preferred="email"))
+                                 applications(RECORDS, unique, seed=9, preferred="email"),
+                                 endpoints.all_roles())
             while len(outbox.first) < len(codes):
                 await asyncio.sleep(0.1)
 

@@ -31,7 +31,7 @@ async def test_routing_killed_mid_stream_routes_every_record_once(
                           "MONGODB_URI": endpoints.mongodb_uri, "MOTCUA_TOPIC_NAMESPACE": namespace,
                           "MOTCUA_ENVIRONMENT": "test", "ROUTING_MONGODB_DATABASE": f"t{unique}_routing",
                           "LOG_LEVEL": "WARNING", **TEST_CLOCK_ENV}, tmp_path / "logs",
-                         names=("routing",), authority=endpoints.authority)
+                         names=("routing",), authority=endpoints.authority, issuer=endpoints.issuer)
     admin = endpoints.kafka
     routed_topic = namespace + topics.RECORDS_ROUTED
     try:

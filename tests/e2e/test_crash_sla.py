@@ -82,8 +82,9 @@ def decoded(record: ConsumerRecord[bytes, bytes]) -> Envelope[EventPayload]:
     return decode(record.key, record.value, record.headers)
 
 
-async def escalation_deliveries(notifier_url: str, codes: list[str]) -> list[dict[str, Any]]:
-    async with httpx.AsyncClient(base_url=notifier_url, timeout=30) as client:
+async def escalation_deliveries(notifier_url: str, codes: list[str], headers: dict[str, str]
+                                ) -> list[dict[str, Any]]:
+    async with httpx.AsyncClient(base_url=notifier_url, timeout=30, headers=headers) as client:
         found: list[dict[str, Any]] = []
         for code in codes:
             response = await client.get("/deliveries", params={"record_code": code})
@@ -94,7 +95,7 @@ async def escalation_deliveries(notifier_url: str, codes: list[str]) -> list[dic
 
 async def test_sla_monitor_killed_while_firing_sends_every_alert_once_in_effect(
         endpoints: Endpoints, unique: str, tmp_path: Path) -> None:
-    admin = endpoints.kafka
+    admin, staff = endpoints.kafka, endpoints.all_roles()
     alerts_topic = f"t{unique}.{topics.SLA_ALERTS}"
     outcomes_topic = f"t{unique}.{topics.NOTIFICATION_OUTCOMES}"
     sinks = await Sinks().start()
@@ -108,8 +109,8 @@ async def test_sla_monitor_killed_while_firing_sends_every_alert_once_in_effect(
         await start(services, "intake", "routing", "sla_monitor", "notifier")
         intake, sla = services.running["intake"].base_url, services.running["sla_monitor"].base_url
         async with asyncio.timeout(60):
-            codes = await submit(intake, applications(RECORDS, unique, seed=5))
-            deadlines = await routed_deadlines(sla, codes)
+            codes = await submit(intake, applications(RECORDS, unique, seed=5), staff)
+            deadlines = await routed_deadlines(sla, codes, staff)
         assert {d["routing_decision"] for d in deadlines.values()} == {"routed"}  # none manual
         expected = len(codes) * len(OWED)
         calendar = load_calendar()
@@ -125,7 +126,7 @@ async def test_sla_monitor_killed_while_firing_sends_every_alert_once_in_effect(
             async with asyncio.timeout(30):  # assigned before the burst, so the kill follows it
                 while not watcher.assignment():
                     await watcher.getmany(timeout_ms=100)
-            async with httpx.AsyncClient(base_url=sla, timeout=30) as client:
+            async with httpx.AsyncClient(base_url=sla, timeout=30, headers=staff) as client:
                 (await client.post("/test-clock/set", json={"at": late.isoformat()})).raise_for_status()
             seen: set[str] = set()
             async with asyncio.timeout(60):
@@ -144,7 +145,7 @@ async def test_sla_monitor_killed_while_firing_sends_every_alert_once_in_effect(
             while len(await distinct_ids(admin, alerts_topic)) < expected:
                 await asyncio.sleep(0.5)
         found = await drain_topic(admin, alerts_topic, idle=2.0)
-        async with httpx.AsyncClient(base_url=sla, timeout=30) as client:
+        async with httpx.AsyncClient(base_url=sla, timeout=30, headers=staff) as client:
             claims = {code: (await client.get(f"/deadlines/{code}")).json()["alerts"] for code in codes}
 
         # The notifier's share: every escalation to every address of its role, sent.
@@ -154,7 +155,8 @@ async def test_sla_monitor_killed_while_firing_sends_every_alert_once_in_effect(
         async with asyncio.timeout(60):
             while not owed <= set(sent := await outcomes(admin, outcomes_topic)):
                 await asyncio.sleep(1)
-        deliveries = await escalation_deliveries(services.running["notifier"].base_url, codes)
+        deliveries = await escalation_deliveries(services.running["notifier"].base_url, codes,
+                                                 staff)
     finally:
         services.stop_all()
         await sinks.stop()

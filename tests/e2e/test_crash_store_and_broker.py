@@ -78,7 +78,7 @@ async def test_a_part_killed_three_times_while_applications_stream_loses_nothing
         async def stream() -> None:
             gate = asyncio.Semaphore(4)
             async with httpx.AsyncClient(base_url=services.running["intake"].base_url,
-                                         timeout=30) as client:
+                                         timeout=30, headers=endpoints.all_roles()) as client:
                 async def one(body: dict[str, Any]) -> None:
                     async with gate:
                         await submit_until_accepted(client, body, accepted)

@@ -49,11 +49,12 @@ def test_the_demo_tells_what_the_system_did(endpoints: Endpoints, unique: str, t
         env = {**fleet_env(base, sinks, clock.now()), "MOTCUA_TOPIC_NAMESPACE": namespace,
                "MOTCUA_ENVIRONMENT": "test", "LOG_LEVEL": "WARNING"}
         env |= {f"{name.split('_')[0].upper()}_MONGODB_DATABASE": f"t{unique}_{name}" for name in SERVICES}
-        fleet = ServiceFleet(env, tmp_path / "logs", names=SERVICES, authority=endpoints.authority)
+        fleet = ServiceFleet(env, tmp_path / "logs", names=SERVICES, authority=endpoints.authority,
+                             issuer=endpoints.issuer)
         try:
             fleet.start_together(SERVICES, env_of=lambda n: {"MOTCUA_TRACE_FILE": str(spans / f"{n}.jsonl")})
             urls = {name: fleet.running[name].base_url for name in SERVICES}
-            demo = asyncio.run(run_demo(urls, endpoints.authority, namespace, outbox, clock,
+            demo = asyncio.run(run_demo(urls, endpoints.authority, endpoints.issuer, namespace, outbox, clock,
                                         spans, say))
         finally:
             fleet.stop_all()

@@ -57,7 +57,7 @@ def test_an_application_journey_is_one_trace_across_the_services(
     base = {"KAFKA_BOOTSTRAP_SERVERS": endpoints.kafka_bootstrap_servers,
             "MONGODB_URI": endpoints.mongodb_uri, "MOTCUA_TOPIC_NAMESPACE": f"t{unique}.",
             "MOTCUA_ENVIRONMENT": "test", **TEST_CLOCK_ENV}
-    fleet = ServiceFleet(base, tmp_path / "logs", authority=endpoints.authority)
+    fleet = ServiceFleet(base, tmp_path / "logs", authority=endpoints.authority, issuer=endpoints.issuer)
     try:
         for name in SERVICES:
             fleet.env = {**base, "MOTCUA_TRACE_FILE": str(traces / f"{name}.jsonl"),

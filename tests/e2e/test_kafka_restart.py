@@ -50,11 +50,13 @@ async def test_a_broker_restart_mid_stream_loses_no_record(
                           **TEST_CLOCK_ENV},
                          tmp_path / "logs", names=("intake", "routing"),
                          authority=BrokerAuthority(kafka.admin_access,
-                                                   CredentialFile(tmp_path / "credentials.json")))
+                                                   CredentialFile(tmp_path / "credentials.json")),
+                         issuer=endpoints.issuer)
     routed_topic = f"t{unique}.{topics.RECORDS_ROUTED}"
     try:
         await asyncio.to_thread(fleet.start_all)
-        async with httpx.AsyncClient(base_url=fleet.running["intake"].base_url, timeout=30) as client:
+        async with httpx.AsyncClient(base_url=fleet.running["intake"].base_url, timeout=30,
+                                     headers=endpoints.all_roles()) as client:
             codes = await submit(client, bodies[:40])
             kafka.stop()  # mid-stream: intake keeps accepting, its relay waits for the broker
             codes += await submit(client, bodies[40:80])

@@ -44,10 +44,13 @@ async def test_only_the_holders_timely_updates_reach_the_services(
     try:
         await start(services, "intake", "routing", "sla_monitor", "notifier")
         urls = {name: services.running[name].base_url for name in services.running}
-        [code] = await submit(urls["intake"], applications(1, unique, seed=14, preferred="email"))
-        holder = (await routed_deadlines(urls["sla_monitor"], [code]))[code]["department_code"]
+        staff = endpoints.all_roles()
+        [code] = await submit(urls["intake"], applications(1, unique, seed=14, preferred="email"),
+                              staff)
+        holder = (await routed_deadlines(urls["sla_monitor"], [code], staff))[code][
+            "department_code"]
         other = "SO-TU-PHAP" if holder != "SO-TU-PHAP" else "SO-Y-TE"
-        async with httpx.AsyncClient(timeout=10) as http:
+        async with httpx.AsyncClient(timeout=10, headers=staff) as http:
             now = datetime.fromisoformat((await http.get(f"{urls['routing']}/test-clock")).json()["now"])
 
             async def answer(update: DepartmentUpdate, sender: str, at: datetime) -> Envelope[Any]:

@@ -30,7 +30,7 @@ def test_each_service_runs_as_its_own_process_and_stops_gracefully(
         "MOTCUA_TOPIC_NAMESPACE": f"t{unique}.",
         "MOTCUA_ENVIRONMENT": "test",
         **TEST_CLOCK_ENV,
-    }, tmp_path, authority=endpoints.authority)
+    }, tmp_path, authority=endpoints.authority, issuer=endpoints.issuer)
     try:
         fleet.start_all()
         for name, service in fleet.running.items():

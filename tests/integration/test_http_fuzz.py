@@ -5,8 +5,9 @@ sent to the running app on the real Kafka and MongoDB. Every answer must be a st
 document lists for the operation, every error `application/problem+json` naming its status, and a
 repeated request must get the same answer (for intake, a replay of the same record). At the end,
 every status each document lists must have been seen, so the documents promise nothing the
-service never does; the one exception is 503, which only a database that does not answer can
-give and `tests/integration/intake/test_frozen_database.py` proves.
+service never does; the exceptions are 503, which only a database that does not answer can
+give and `tests/integration/intake/test_frozen_database.py` proves, and 401/403: the fuzz calls
+with a token of every role, to reach past the lock, which `tests/unit/test_http_locks.py` walks.
 """
 
 from __future__ import annotations
@@ -40,21 +41,24 @@ from services.routing.settings import RoutingSettings
 from services.runtime.problems import PROBLEM_JSON
 from services.sla_monitor.app import create_app as sla_app
 from services.sla_monitor.settings import SlaMonitorSettings
+from tests.endpoints import Endpoints
 from tests.openapi_requests import HEADER_TEXT, Operation, Request, Seeds, body_kinds, operations, request
 
 # The apps run in the test client's thread, where the broker client draws random numbers too.
 pytestmark = pytest.mark.filterwarnings("ignore:Do not use the `random` module inside strategies")
 
 ONLY_WHEN_THE_DATABASE_IS_DOWN = {503}
+PROVEN_ELSEWHERE = {401, 403, *ONLY_WHEN_THE_DATABASE_IS_DOWN}
 FUZZ = settings(max_examples=250, deadline=None, database=None, print_blob=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                        HealthCheck.filter_too_much])
 
 
 @contextmanager
-def running(app: FastAPI) -> Iterator[TestClient]:
+def running(app: FastAPI, endpoints: Endpoints) -> Iterator[TestClient]:
     # An exception in a handler fails the test with its own traceback (what a 500 would hide).
-    with TestClient(app, base_url="http://service", raise_server_exceptions=True) as client:
+    with TestClient(app, base_url="http://service", raise_server_exceptions=True,
+                    headers=endpoints.all_roles()) as client:
         yield client
 
 
@@ -106,13 +110,14 @@ def fuzz(client: TestClient, seeds: Seeds, max_bytes: int,
             settings(FUZZ, max_examples=10)(given(st.just(operation), st.just(kind), st.data())(one))()
         count = (examples or {}).get(operation.name, 150)
         settings(FUZZ, max_examples=count)(given(st.just(operation), st.none(), st.data())(one))()
-    missing = {op.name: sorted(op.documented - seen[op.name] - ONLY_WHEN_THE_DATABASE_IS_DOWN)
+    missing = {op.name: sorted(op.documented - seen[op.name] - PROVEN_ELSEWHERE)
                for op in found}
     assert not {k: v for k, v in missing.items() if v}, f"documented but never answered: {missing}"
     return seen
 
 
-def test_intake_answers_anything_with_a_documented_status(make_settings: Callable[..., Any]) -> None:
+def test_intake_answers_anything_with_a_documented_status(make_settings: Callable[..., Any],
+        endpoints: Endpoints) -> None:
     built: IntakeSettings = make_settings(IntakeSettings)
     catalog, units = load_catalog(), load_units()
     procedures = list(catalog)
@@ -130,7 +135,7 @@ def test_intake_answers_anything_with_a_documented_status(make_settings: Callabl
         else:
             assert again.status_code == first.status_code, f"{first.text} / {again.text}"
 
-    with running(intake_app(built)) as client:
+    with running(intake_app(built), endpoints) as client:
         # One record under a key the fuzz reuses: its code is worth reading, its key worth reusing.
         known = client.post("/applications", json=valid(random.Random(5)),
                             headers={"Idempotency-Key": "fuzz-1"})
@@ -143,9 +148,10 @@ def test_intake_answers_anything_with_a_documented_status(make_settings: Callabl
         fuzz(client, seeds, built.max_body_bytes, replayed, examples={"POST /applications": 1000})
 
 
-def test_routing_answers_anything_with_a_documented_status(make_settings: Callable[..., Any]) -> None:
+def test_routing_answers_anything_with_a_documented_status(make_settings: Callable[..., Any],
+        endpoints: Endpoints) -> None:
     built: RoutingSettings = make_settings(RoutingSettings)
-    with running(routing_app(built)) as client:
+    with running(routing_app(built), endpoints) as client:
         base: dict[str, Any] = client.get("/admin/tables/current").json()
 
         def next_version(_: random.Random) -> dict[str, Any]:
@@ -164,10 +170,11 @@ def test_routing_answers_anything_with_a_documented_status(make_settings: Callab
         fuzz(client, seeds, 1_000_000, replayed)
 
 
-def test_sla_monitor_answers_anything_with_a_documented_status(make_settings: Callable[..., Any]) -> None:
+def test_sla_monitor_answers_anything_with_a_documented_status(make_settings: Callable[..., Any],
+        endpoints: Endpoints) -> None:
     built: SlaMonitorSettings = make_settings(SlaMonitorSettings)
     known = record_submitted(f"000.00.21.H40-261125-{random.randint(1, 9999):04d}")
-    with running(sla_app(built)) as client:
+    with running(sla_app(built), endpoints) as client:
         runtime = client.app.state.runtime  # type: ignore[attr-defined]
         assert client.portal is not None
         client.portal.call(runtime.publisher.publish, Envelope.wrap(
@@ -178,7 +185,8 @@ def test_sla_monitor_answers_anything_with_a_documented_status(make_settings: Ca
         fuzz(client, seeds, 1_000_000)
 
 
-def test_notifier_answers_anything_with_a_documented_status(make_settings: Callable[..., Any]) -> None:
+def test_notifier_answers_anything_with_a_documented_status(make_settings: Callable[..., Any],
+        endpoints: Endpoints) -> None:
     built: NotifierSettings = make_settings(NotifierSettings)
-    with running(notifier_app(built)) as client:
+    with running(notifier_app(built), endpoints) as client:
         fuzz(client, Seeds(parameters={"record_code": ["000.00.21.H40-261125-0007"]}), 1_000_000)

@@ -473,7 +473,9 @@ def build_app(expected: Expected) -> FastAPI:
 
     module = importlib.import_module(f"services.{expected.module}.app")
     app = module.create_app(expected.settings.model_validate(
-        {"KAFKA_SASL_USERNAME": "composition-only", "KAFKA_SASL_PASSWORD": "composition-only"}))
+        {"KAFKA_SASL_USERNAME": "composition-only", "KAFKA_SASL_PASSWORD": "composition-only",
+         "AUTH_ISSUER": "composition-only", "AUTH_JWKS_URL": "file:///composition-only",
+         "lookup_key": "composition-only" * 2}))
     assert isinstance(app, FastAPI)
     return app
 

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
+from deploy.local.issuer import LocalIssuer
 from services.intake.settings import IntakeSettings
 from services.runtime.clock import MovableClock, SystemClock
 from services.runtime.service import ServiceRuntime
 from services.runtime.settings import env_names
 from services.sla_monitor.settings import SlaMonitorSettings
 
-SASL = {"KAFKA_SASL_USERNAME": "svc.intake", "KAFKA_SASL_PASSWORD": "s3cret-of-intake"}
+SASL = {"KAFKA_SASL_USERNAME": "svc.intake", "KAFKA_SASL_PASSWORD": "s3cret-of-intake",
+        "AUTH_ISSUER": "https://issuer.example", "AUTH_JWKS_URL": "file:///jwks.json",
+        "INTAKE_LOOKUP_KEY": "k" * 32, "lookup_key": "k" * 32}
 
 
 def test_service_reads_shared_endpoints_and_its_prefixed_fields(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -49,8 +53,9 @@ def test_runtime_picks_the_movable_clock_only_when_enabled() -> None:
     assert isinstance(ServiceRuntime(IntakeSettings.model_validate(SASL)).clock, SystemClock)
 
 
-def test_test_clock_can_start_at_an_instant_and_be_set_forward_over_http() -> None:
-    settings = IntakeSettings.model_validate({**SASL,
+def test_test_clock_can_start_at_an_instant_and_be_set_forward_over_http(tmp_path: Path) -> None:
+    issuer = LocalIssuer(tmp_path / "issuer")
+    settings = IntakeSettings.model_validate({**SASL, **issuer.service_env(),
         "MOTCUA_ENVIRONMENT": "test", "MOTCUA_TEST_CLOCK": True,
         "MOTCUA_TEST_CLOCK_START": "2026-02-13T16:00:00+07:00"})
     before = datetime.now(UTC)
@@ -62,6 +67,11 @@ def test_test_clock_can_start_at_an_instant_and_be_set_forward_over_http() -> No
     assert start - after <= clock.offset <= start - before  # it showed `start` when built
     app = runtime.asgi(title="clock")  # no lifespan: nothing connects
     client = TestClient(app)
+    # Moving the clock moves deadlines: an admin's token only.
+    assert client.post("/test-clock/set", json={"at": "2026-02-23T08:00:00+07:00"}).status_code == 401
+    assert client.post("/test-clock/set", json={"at": "2026-02-23T08:00:00+07:00"},
+                       headers=issuer.headers("operator")).status_code == 403
+    client.headers.update(issuer.headers("admin"))
     target = datetime(2026, 2, 23, 1, tzinfo=UTC)
     before = datetime.now(UTC)
     later = client.post("/test-clock/set", json={"at": "2026-02-23T08:00:00+07:00"})

@@ -22,6 +22,7 @@ import httpx
 from contracts import topics
 from contracts.records.v1 import RecordSubmitted
 from deploy.access.authority import BrokerAuthority
+from deploy.local.issuer import LocalIssuer
 from deploy.local.sinks import Delivery, Outbox
 from reference.calendar import load_calendar
 from reference.catalog import load_catalog
@@ -73,15 +74,23 @@ class Story:
 
 
 class Demo:
-    def __init__(self, urls: Mapping[str, str], authority: BrokerAuthority, namespace: str,
-                 outbox: Outbox, clock: DemoClock, trace_dir: Path,
+    def __init__(self, urls: Mapping[str, str], authority: BrokerAuthority, issuer: LocalIssuer,
+                 namespace: str, outbox: Outbox, clock: DemoClock, trace_dir: Path,
                  say: Callable[[str], None]) -> None:
         self.urls, self.namespace = urls, namespace
         self.outbox, self.clock, self.trace_dir, self.say = outbox, clock, trace_dir, say
         self.calendar = load_calendar()
         self.catalog, self.units = load_catalog(), load_units()
         self.story = Story()
-        self.http = httpx.AsyncClient(timeout=30)
+        # The province's staff (moving the test clocks, publishing a table, reading deadlines),
+        # the portal submitting for applicants, and applicants tracking with their receipts.
+        self.http = httpx.AsyncClient(timeout=30, headers=issuer.headers(
+            "admin", "operator", "supervisor", subject="demo-operator"))
+        self.portal = httpx.AsyncClient(timeout=30, headers=issuer.headers(
+            "portal", subject="portal", client="dich-vu-cong-nghe-an"))
+        self.citizen = httpx.AsyncClient(timeout=30)
+        self.secrets: dict[str, str] = {}
+        """Each record's lookup secret, from its receipt."""
         self.departments = Departments(authority, namespace, {}, clock, self.calendar)
         self.watcher = Watcher(authority.admin, namespace, on_alert=self.departments.on_alert,
                                on_routed=self.departments.on_routed)
@@ -101,6 +110,8 @@ class Demo:
             await self.departments.stop()
             await self.watcher.stop()
             await self.http.aclose()
+            await self.portal.aclose()
+            await self.citizen.aclose()
 
     # --- moving time ---------------------------------------------------------------------------
 
@@ -136,15 +147,16 @@ class Demo:
                  f"{len(valid)} applications online, and {len(invalid)} with a mistake")
         intake = self.urls["intake"]
         for planned in valid:
-            answer = await self.http.post(f"{intake}/applications", json=planned.body,
-                                          headers={"Idempotency-Key": str(uuid.uuid4())})
+            answer = await self.portal.post(f"{intake}/applications", json=planned.body,
+                                            headers={"Idempotency-Key": str(uuid.uuid4())})
             answer.raise_for_status()
             code = answer.json()["record_code"]
+            self.secrets[code] = answer.json()["receipt"]["lookup_secret"]
             self.story.planned[code] = planned
             self.departments.plan[code] = planned.behaviour
         for wrong in invalid:
-            answer = await self.http.post(f"{intake}/applications", json=wrong.body,
-                                          headers={"Idempotency-Key": str(uuid.uuid4())})
+            answer = await self.portal.post(f"{intake}/applications", json=wrong.body,
+                                            headers={"Idempotency-Key": str(uuid.uuid4())})
             self.story.refused.append((wrong, answer.status_code, answer.json()))
         procedures = len({p.body["procedure_code"] for p in valid})
         communes = len({p.body["applicant"]["address"]["commune_code"] for p in valid})
@@ -267,10 +279,15 @@ class Demo:
             return None
         return datetime.fromisoformat(state["due_current_at"])
 
+    async def track(self, code: str) -> httpx.Response:
+        """The record as its applicant sees it: the code and the secret of the receipt."""
+        return await self.citizen.get(f"{self.urls['intake']}/records/{code}",
+                                      headers={"X-Lookup-Secret": self.secrets.get(code, "")})
+
     async def statuses(self) -> Counter[str]:
         found: Counter[str] = Counter()
         for code in self.story.planned:
-            answer = await self.http.get(f"{self.urls['intake']}/records/{code}")
+            answer = await self.track(code)
             found[answer.json().get("status", "?") if answer.status_code == 200 else "unknown"] += 1
         return found
 
@@ -310,7 +327,7 @@ class Demo:
         self.say("")
         self.say(f"one record: {code} ({self.story.planned[code].body['procedure_code']}, "
                  f"the department is late)")
-        answer = await self.http.get(f"{self.urls['intake']}/records/{code}")
+        answer = await self.track(code)
         if answer.status_code == 200:
             tracking = answer.json()
             self.say(f"  appointment {tracking['appointment_original']} → now "
@@ -341,10 +358,10 @@ class Demo:
         return letters[0] if letters else None
 
 
-async def run_demo(urls: Mapping[str, str], authority: BrokerAuthority, namespace: str,
-                   outbox: Outbox, clock: DemoClock, trace_dir: Path,
+async def run_demo(urls: Mapping[str, str], authority: BrokerAuthority, issuer: LocalIssuer,
+                   namespace: str, outbox: Outbox, clock: DemoClock, trace_dir: Path,
                    say: Callable[[str], None]) -> Demo:
-    demo = Demo(urls, authority, namespace, outbox, clock, trace_dir, say)
+    demo = Demo(urls, authority, issuer, namespace, outbox, clock, trace_dir, say)
     with contextlib.suppress(asyncio.CancelledError):
         await demo.run()
     return demo

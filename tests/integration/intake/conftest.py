@@ -18,6 +18,7 @@ from services.intake.app import create_app
 from services.intake.examples import application
 from services.intake.settings import IntakeSettings
 from services.runtime.service import ServiceRuntime
+from tests.endpoints import Endpoints
 
 
 @dataclass
@@ -40,12 +41,13 @@ class Intake:
 
 
 @pytest.fixture
-async def intake(make_settings: Callable[..., Any]) -> AsyncIterator[Intake]:
+async def intake(make_settings: Callable[..., Any], endpoints: Endpoints) -> AsyncIterator[Intake]:
     settings: IntakeSettings = make_settings(IntakeSettings)
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://intake") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://intake",
+                                     headers=endpoints.all_roles()) as client:
             yield Intake(client, settings, app)
         await app.state.runtime.mongo.drop_database(settings.mongodb_database)
 

@@ -15,12 +15,14 @@ import pytest
 from deploy.local.mongo import MongoServer
 from services.intake.app import create_app
 from services.intake.settings import IntakeSettings
+from tests.endpoints import Endpoints
 
 pytestmark = pytest.mark.integration
 
 
 async def test_a_frozen_database_answers_503_and_the_retry_with_the_key_creates_once(
-    tmp_path: Path, make_settings: Callable[..., Any], make_application: Callable[..., dict[str, Any]]
+    tmp_path: Path, make_settings: Callable[..., Any], make_application: Callable[..., dict[str, Any]],
+    endpoints: Endpoints,
 ) -> None:
     mongo = MongoServer(tmp_path / "mongo")  # a member of this test's own, to freeze at will
     mongo.prepare()
@@ -34,7 +36,7 @@ async def test_a_frozen_database_answers_503_and_the_retry_with_the_key_creates_
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://intake",
-                                         timeout=60) as client:
+                                         timeout=60, headers=endpoints.all_roles()) as client:
                 body, key = make_application(), str(uuid.uuid4())
                 os.kill(pid, signal.SIGSTOP)
                 try:  # unbounded, this request would wait for the SIGCONT that follows it

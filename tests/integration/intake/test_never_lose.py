@@ -33,7 +33,7 @@ async def _published_codes(admin: KafkaAccess, topic: str, count: int) -> list[t
 
 
 async def test_applications_accepted_while_kafka_is_down_are_published_when_it_is_back(
-    kafka: KafkaNode, make_settings: Callable[..., Any],
+    kafka: KafkaNode, make_settings: Callable[..., Any], endpoints: Endpoints,
     make_application: Callable[..., dict[str, Any]],
 ) -> None:
     settings: IntakeSettings = make_settings(
@@ -41,7 +41,8 @@ async def test_applications_accepted_while_kafka_is_down_are_published_when_it_i
         KAFKA_SASL_PASSWORD=kafka.superuser_password)
     app = create_app(settings)
     async with app.router.lifespan_context(app):
-        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://i")
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://i",
+                                   headers=endpoints.all_roles())
         kafka.stop()
         responses = [await client.post("/applications", json=make_application(),
                                        headers={"Idempotency-Key": f"outage-{i}"})
@@ -75,13 +76,15 @@ async def test_killing_intake_between_write_and_publish_loses_nothing(
            **TEST_CLOCK_ENV}
     fleet = ServiceFleet(env, tmp_path / "logs", names=("intake",),
                          authority=BrokerAuthority(kafka.admin_access,
-                                                   CredentialFile(tmp_path / "credentials.json")))
+                                                   CredentialFile(tmp_path / "credentials.json")),
+                         issuer=endpoints.issuer)
     topic = f"t{unique}.{topics.RECORDS_SUBMITTED}"
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(endpoints.mongodb_uri)
     try:
         first = fleet.start("intake")
         kafka.stop()
-        async with httpx.AsyncClient(base_url=first.base_url, timeout=30) as client:
+        async with httpx.AsyncClient(base_url=first.base_url, timeout=30,
+                                     headers=endpoints.all_roles()) as client:
             responses = [await client.post("/applications", json=make_application(),
                                            headers={"Idempotency-Key": f"kill-{i}"})
                          for i in range(5)]

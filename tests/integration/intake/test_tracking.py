@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 
 from contracts import topics
@@ -14,6 +17,7 @@ from contracts.department.v1 import RecordAccepted
 from contracts.envelope import Envelope, EventPayload, headers_dict
 from contracts.records.v1 import RecordRouted
 from contracts.sla.v1 import ApologyDue
+from services.intake.domain import lookup_secret
 from tests.endpoints import Endpoints
 from tests.integration.intake.conftest import Intake
 from tests.kafka_io import read_topic
@@ -77,3 +81,29 @@ async def test_event_for_an_unknown_record_is_dead_lettered(
     dead = await read_topic(endpoints.kafka,
                             intake.settings.topic(topics.DEPARTMENT_UPDATES) + ".dlq", count=1)
     assert headers_dict(dead[0].headers)["dlq-reason"] == "unknown_record"
+
+
+async def test_the_applicant_tracks_with_the_receipts_secret_which_is_stored_nowhere(
+        intake: Intake, make_application: Callable[..., dict[str, Any]]) -> None:
+    key, body = "secret-on-receipt-1", make_application()
+    answer = await intake.submit(body, key=key)
+    assert answer.status_code == 201, answer.text
+    code, secret = answer.json()["record_code"], answer.json()["receipt"]["lookup_secret"]
+    assert re.fullmatch(r"[A-Z2-7]{4}(-[A-Z2-7]{4}){3}", secret)
+    again = await intake.submit(body, key=key)
+    assert again.json()["receipt"]["lookup_secret"] == secret  # the retry prints the same one
+    stored = await intake.runtime.db["records"].find_one({"_id": code})
+    assert stored is not None and secret not in json.dumps(stored, default=str)
+
+    citizen = httpx.AsyncClient(transport=httpx.ASGITransport(app=intake.app), base_url="http://i")
+    async with citizen:
+        seen = await citizen.get(f"/records/{code}", headers={"X-Lookup-Secret": secret})
+        assert seen.status_code == 200 and seen.json()["record_code"] == code
+        assert (await citizen.get(f"/records/{code}")).status_code == 401
+        wrong = await citizen.get(f"/records/{code}", headers={"X-Lookup-Secret": "AAAA-BBBB-CCCC-DDDD"})
+        unknown_code = code[:-4] + "9999"
+        unknown = await citizen.get(f"/records/{unknown_code}", headers={
+            "X-Lookup-Secret": lookup_secret(intake.settings.lookup_key.get_secret_value().encode(),
+                                             unknown_code)})
+        assert wrong.status_code == unknown.status_code == 404
+        assert wrong.json()["detail"] == unknown.json()["detail"]

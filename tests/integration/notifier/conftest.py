@@ -334,6 +334,7 @@ def notifier_service(make_settings: Callable[..., Any], endpoints: Endpoints, sm
         app = create_app(settings, moving)
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://notifier") as client:
+            async with httpx.AsyncClient(transport=transport, base_url="http://notifier",
+                                         headers=endpoints.all_roles()) as client:
                 yield Notifier(app, client, endpoints, moving, settings=settings)
     return start

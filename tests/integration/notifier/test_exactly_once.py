@@ -77,7 +77,8 @@ async def test_killed_mid_batch_the_restart_delivers_the_rest_and_nothing_twice_
            "NOTIFIER_RETRY_BASE_S": "0.1", "NOTIFIER_RETRY_CAP_S": "0.5",
            "NOTIFIER_LEASE_S": "2", "NOTIFIER_SWEEP_S": "1", "NOTIFIER_TICK_S": "0.1",
            "NOTIFIER_BATCH_SIZE": "20", "NOTIFIER_SEND_CONCURRENCY": "4"}
-    fleet = ServiceFleet(env, tmp_path / "logs", names=("notifier",), authority=endpoints.authority)
+    fleet = ServiceFleet(env, tmp_path / "logs", names=("notifier",), authority=endpoints.authority,
+                         issuer=endpoints.issuer)
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(endpoints.mongodb_uri, tz_aware=True)
     db = mongo[settings.mongodb_database]
     admin = endpoints.kafka

@@ -103,7 +103,8 @@ def routing_service(make_settings: Callable[..., Any], endpoints: Endpoints) -> 
         app = create_app(settings)
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://routing") as client:
+            async with httpx.AsyncClient(transport=transport, base_url="http://routing",
+                                         headers=endpoints.all_roles()) as client:
                 yield Routing(app, client, settings, endpoints)
     return start
 

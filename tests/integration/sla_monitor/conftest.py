@@ -147,7 +147,8 @@ def sla_service(make_settings: Callable[..., Any], endpoints: Endpoints) -> SlaF
         app = create_app(built, clock)
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://sla") as client:
+            async with httpx.AsyncClient(transport=transport, base_url="http://sla",
+                                         headers=endpoints.all_roles()) as client:
                 yield Sla(app, client, endpoints, clock, settings=built)
     return start
 

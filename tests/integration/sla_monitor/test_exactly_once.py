@@ -91,7 +91,7 @@ async def test_killed_in_the_middle_of_a_batch_the_restart_fires_the_rest_once(
            "MOTCUA_TEST_CLOCK_START": "2026-12-07T08:31:00+07:00", "SLA_MONGODB_DATABASE": database,
            "SLA_BATCH_SIZE": "10", "SLA_TICK_S": "0.2", "SLA_CLAIM_LEASE_S": "1", "SLA_SWEEP_S": "1"}
     fleet = ServiceFleet(env, tmp_path / "logs", names=("sla_monitor",),
-                         authority=endpoints.authority)
+                         authority=endpoints.authority, issuer=endpoints.issuer)
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(endpoints.mongodb_uri, tz_aware=True)
     alerts_topic = settings.topic(topics.SLA_ALERTS)
     admin = endpoints.kafka
@@ -104,7 +104,7 @@ async def test_killed_in_the_middle_of_a_batch_the_restart_fires_the_rest_once(
                 await asyncio.sleep(0.3)
         late = {"at": "2026-12-16T18:00:00+07:00"}
         async with watching(admin, alerts_topic) as until:
-            async with httpx.AsyncClient(base_url=url) as client:
+            async with httpx.AsyncClient(base_url=url, headers=endpoints.all_roles()) as client:
                 (await client.post("/test-clock/set", json=late)).raise_for_status()
             async with asyncio.timeout(90):  # let some batches out, then kill -9
                 await until(40)
@@ -113,7 +113,7 @@ async def test_killed_in_the_middle_of_a_batch_the_restart_fires_the_rest_once(
         assert before_restart < records * 4, "the kill came too late to interrupt the firing"
 
         url = fleet.start("sla_monitor").base_url
-        async with httpx.AsyncClient(base_url=url) as client:
+        async with httpx.AsyncClient(base_url=url, headers=endpoints.all_roles()) as client:
             (await client.post("/test-clock/set", json=late)).raise_for_status()
         async with asyncio.timeout(120):
             while len({headers_dict(r.headers)["ce_id"]

@@ -14,7 +14,8 @@ from services.sla_monitor.settings import SlaMonitorSettings
 CATALOG = load_catalog()
 BIRTH = "1.001193.000.00.00.H40"
 
-SASL = {"KAFKA_SASL_USERNAME": "svc.sla_monitor", "KAFKA_SASL_PASSWORD": "unused"}
+SASL = {"KAFKA_SASL_USERNAME": "svc.sla_monitor", "KAFKA_SASL_PASSWORD": "unused",
+        "AUTH_ISSUER": "https://issuer.example", "AUTH_JWKS_URL": "file:///jwks.json"}
 
 
 def test_settings_give_the_defaults_and_the_file_overrides_one_procedure(tmp_path: Path) -> None:

@@ -1,0 +1,155 @@
+"""Who is calling: bearer JWTs verified against the issuer's key set, and the roles they carry.
+
+Standard OIDC claims (`iss`, `aud`, `exp`, `sub`, `azp`), so the province's identity provider can
+replace the local issuer: people sign in there (admin, operator, supervisor, officer), and the
+portal or a one-stop counter gets its token by the client-credentials grant (`portal`,
+`counter`). Keys come from a JWKS document (`AUTH_JWKS_URL`, https or file), fetched at first use
+and again when a token names a key not seen yet (the issuer rotated its keys).
+
+Every refusal is problem+json: 401 with `WWW-Authenticate: Bearer` for no or a bad token, 403 for
+a good token without the role.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal, get_args
+from urllib.parse import urlparse
+
+import httpx
+import jwt
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from .problems import Problem
+
+Role = Literal["admin", "operator", "supervisor", "officer", "portal", "counter"]
+ROLES: tuple[Role, ...] = get_args(Role)
+ALGORITHMS = ["ES256", "RS256"]
+_REFRESH_AT_MOST_EVERY_S = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """A verified caller: a person (`sub`) or a client (`azp`), with the roles the issuer gave."""
+
+    subject: str
+    roles: frozenset[str]
+    client: str | None = None
+
+
+class KeySet:
+    """The issuer's public keys by `kid`, loaded from `url` and reloaded for an unknown kid."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._keys: dict[str, jwt.PyJWK] = {}
+        self._loaded_at = 0.0
+        self._lock = asyncio.Lock()
+
+    async def key(self, kid: str) -> jwt.PyJWK | None:
+        if kid not in self._keys and time.monotonic() - self._loaded_at > _REFRESH_AT_MOST_EVERY_S:
+            async with self._lock:
+                if kid not in self._keys:
+                    await self._load()
+        return self._keys.get(kid)
+
+    async def _load(self) -> None:
+        parsed = urlparse(self._url)
+        if parsed.scheme == "file":
+            document = json.loads(await asyncio.to_thread(Path(parsed.path).read_text))
+        else:
+            async with httpx.AsyncClient(timeout=5) as client:
+                response = await client.get(self._url)
+                response.raise_for_status()
+                document = response.json()
+        self._keys = {str(entry["kid"]): jwt.PyJWK(entry) for entry in document.get("keys", [])
+                      if "kid" in entry and entry.get("use", "sig") == "sig"}
+        self._loaded_at = time.monotonic()
+
+
+class Authenticator:
+    """Verifies a bearer token: signature by a key of the set, issuer, audience, expiry."""
+
+    def __init__(self, issuer: str, audience: str, jwks_url: str, roles_claim: str = "roles",
+                 leeway_s: float = 30.0) -> None:
+        self.issuer, self.audience, self.roles_claim = issuer, audience, roles_claim
+        self.keys = KeySet(jwks_url)
+        self.leeway_s = leeway_s
+
+    async def verify(self, token: str) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise _unauthenticated("The bearer token is not a JWT.") from None
+        key = await self.keys.key(str(header.get("kid", "")))
+        if key is None:
+            raise _unauthenticated("The bearer token is signed by a key the issuer does not list.")
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token, key, algorithms=ALGORITHMS, audience=self.audience, issuer=self.issuer,
+                leeway=self.leeway_s, options={"require": ["exp", "iss", "aud", "sub"]})
+        except jwt.ExpiredSignatureError:
+            raise _unauthenticated("The bearer token has expired.") from None
+        except jwt.PyJWTError as error:
+            raise _unauthenticated(f"The bearer token is not valid here: {_reason(error)}.") from None
+        roles = claims.get(self.roles_claim, [])
+        return Principal(str(claims["sub"]),
+                         frozenset(str(r) for r in roles) if isinstance(roles, list) else frozenset(),
+                         str(claims["azp"]) if claims.get("azp") else None)
+
+
+def _reason(error: jwt.PyJWTError) -> str:
+    """What is wrong, without echoing the token."""
+    return {jwt.InvalidAudienceError: "wrong audience", jwt.InvalidIssuerError: "wrong issuer",
+            jwt.InvalidSignatureError: "bad signature",
+            jwt.MissingRequiredClaimError: "a required claim is missing",
+            jwt.ImmatureSignatureError: "not valid yet"}.get(type(error), "malformed or unsigned")
+
+
+def _unauthenticated(detail: str) -> Problem:
+    return Problem(401, "unauthenticated", "Credential required", detail,
+                   headers={"WWW-Authenticate": 'Bearer realm="motcua"'})
+
+
+_bearer = HTTPBearer(auto_error=False, description="A JWT from the configured issuer")
+BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+async def optional_principal(request: Request, credentials: BearerCredentials) -> Principal | None:
+    """The caller if a bearer token came (and is valid: a bad one is refused), else None."""
+    if credentials is None:
+        return None
+    authenticator = request.app.state.runtime.authenticator
+    assert isinstance(authenticator, Authenticator)
+    return await authenticator.verify(credentials.credentials)
+
+
+def requires(*roles: Role) -> Callable[..., Awaitable[Principal]]:
+    """A FastAPI dependency: a valid bearer token with one of `roles`, else 401/403."""
+    allowed = frozenset(roles)
+
+    async def check(principal: Annotated[Principal | None, Depends(optional_principal)]) -> Principal:
+        if principal is None:
+            raise _unauthenticated("Send `Authorization: Bearer <token>` from the issuer.")
+        if not principal.roles & allowed:
+            raise Problem(403, "forbidden", "Not allowed",
+                          f"This needs one of the roles {', '.join(sorted(allowed))}.")
+        return principal
+
+    check.__name__ = f"requires_{'_or_'.join(roles)}"
+    return check
+
+
+def has_role(principal: Principal | None, *roles: Role) -> bool:
+    return principal is not None and bool(principal.roles & set(roles))
+
+
+def unauthenticated(detail: str) -> Problem:
+    """The 401 a route raises itself (one that also accepts another credential)."""
+    return _unauthenticated(detail)

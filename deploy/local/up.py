@@ -134,6 +134,9 @@ def main(argv: list[str] | None = None) -> int:
             say(f"intake API: {urls['intake']}/docs   (POST /applications, GET /records/{{code}})")
             say(f"SLA monitor: {urls['sla_monitor']}/deadlines/{{code}}   notifier: "
                 f"{urls['notifier']}/deliveries?record_code=   routing: {urls['routing']}/docs")
+            say("every call needs a bearer token: TOKEN=$(uv run python -m deploy.local.issuer "
+                "token --role portal --role operator), then -H \"Authorization: Bearer $TOKEN\"; "
+                "Kafka principals' passwords in " + str(stack.authority.credentials.path))
             say("all up; Ctrl-C stops everything")
             with contextlib.suppress(KeyboardInterrupt):
                 while all(s.process.running() for s in fleet.running.values()):

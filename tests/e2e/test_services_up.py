@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any, cast
@@ -17,6 +18,9 @@ from tests.timeline import TEST_CLOCK_ENV
 pytestmark = pytest.mark.integration
 
 
+LOCKED = {"intake": "/records/000.00.21.H40-261124-0001", "routing": "/admin/tables/current",
+          "sla_monitor": "/index", "notifier": "/parked"}
+"""A route of each service that needs a credential."""
 CALENDAR_USERS = ("intake", "sla_monitor")
 """The services that count working days."""
 
@@ -39,7 +43,14 @@ def test_each_service_runs_as_its_own_process_and_stops_gracefully(
             assert body["checks"] == {"started": True, "mongodb": "ok", "kafka": "ok"}
             assert body["service"] == name
             with urllib.request.urlopen(f"{service.base_url}/openapi.json", timeout=5) as response:
-                assert "/health/ready" in json.loads(response.read())["paths"]
+                paths = json.loads(response.read())["paths"]
+                assert "/health/ready" in paths
+            # The process serves its lock: no token, no answer (every route: test_http_locks).
+            locked = LOCKED[name]
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(f"{service.base_url}{locked}", timeout=5)
+            assert refused.value.code == 401, (name, locked)
+            assert refused.value.headers["WWW-Authenticate"].startswith("Bearer")
             # On 25 Nov 2026 the calendar for 2027 is provisional: the services that count
             # working days say so, stay ready, and raise the gauge.
             counts_days = name in CALENDAR_USERS

@@ -145,3 +145,24 @@ async def test_applying_again_changes_nothing_and_a_dissolved_department_loses_i
     assert changed.grants_removed == 7 and changed.grants_added == 0
     with pytest.raises(TopicAuthorizationFailedError):
         await subscribe(police, ns + topics.department_topic(POLICE), group)
+
+
+async def test_a_rotated_credential_replaces_the_old_one(
+        endpoints: Endpoints, namespace: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from deploy.access.command import main
+
+    department = "SO-NOI-VU"
+    before = endpoints.authority.department(department)
+    for name, value in {"KAFKA_BOOTSTRAP_SERVERS": endpoints.kafka_bootstrap_servers,
+                        "KAFKA_ADMIN_USERNAME": endpoints.kafka.username,
+                        "KAFKA_ADMIN_PASSWORD": endpoints.kafka.password}.items():
+        monkeypatch.setenv(name, value)
+    assert main(["rotate", before.username,
+                 "--credentials", str(endpoints.authority.credentials.path)]) == 0
+    after = endpoints.authority.department(department)
+    assert after.password != before.password
+    await create(endpoints.kafka, [namespace + topics.updates_topic(department)])
+    await write(after, namespace + topics.updates_topic(department))
+    stale = AIOKafkaProducer(**before.client_options(), request_timeout_ms=5000)
+    with pytest.raises(KafkaConnectionError):
+        await stale.start()

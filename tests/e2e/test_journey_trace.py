@@ -65,21 +65,23 @@ def test_an_application_journey_is_one_trace_across_the_services(
             fleet.start(name)
         intake, sla = fleet.running["intake"].base_url, fleet.running["sla_monitor"].base_url
         body = application(load_catalog().get("1.001193.000.00.00.H40"), load_units(), random.Random(7))
+        staff = endpoints.all_roles()
         answer = httpx.post(f"{intake}/applications", json=body, timeout=30,
-                            headers={"Idempotency-Key": str(uuid.uuid4())})
+                            headers={"Idempotency-Key": str(uuid.uuid4()), **staff})
         assert answer.status_code == 201, answer.text
         code = answer.json()["record_code"]
 
         def deadline() -> dict[str, Any] | None:
-            response = httpx.get(f"{sla}/deadlines/{code}", timeout=10)
+            response = httpx.get(f"{sla}/deadlines/{code}", timeout=10, headers=staff)
             state = response.json() if response.status_code == 200 else None
             return state if state is not None and state["department_code"] else None
 
         state = wait_until(deadline, 60, "the SLA monitor to see the record routed")
         # Past the due time on the monitor's clock: it fires the breach and its escalation.
         httpx.post(f"{sla}/test-clock/set", json={"at": state["due_current_at"]},
-                   timeout=10).raise_for_status()
-        httpx.post(f"{sla}/test-clock/advance", json={"seconds": 3600}, timeout=10).raise_for_status()
+                   timeout=10, headers=staff).raise_for_status()
+        httpx.post(f"{sla}/test-clock/advance", json={"seconds": 3600}, timeout=10,
+                   headers=staff).raise_for_status()
         wait_until(lambda: any(s["process"] == "intake" and s["kind"] == "SpanKind.CONSUMER"
                                and "sla.alerts" in s["name"] for s in spans_of(traces)),
                    60, "intake to record an SLA alert in the record's history")

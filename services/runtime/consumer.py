@@ -1,7 +1,11 @@
 """Consuming events: decode the contract, run the handler, retry what will pass, dead-letter the rest.
 
-Offsets are committed only after the handler returned (or the message was dead-lettered), so an
-effect is always stored before its offset; handlers are idempotent because redelivery happens.
+Messages come in batches. A batch is split into lanes, one per record (the Kafka key): a lane's
+messages are handled one after another in their order, lanes side by side (bounded), and the
+batch's offsets are committed only once every lane is done (each message handled or
+dead-lettered), so an effect is always stored before its offset; handlers are idempotent because
+redelivery happens. Each message gets its own consumer span, the child of the publish that sent
+it, so a record's trace runs through batches.
 """
 
 from __future__ import annotations
@@ -9,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +21,7 @@ from typing import Any
 from aiokafka.structs import ConsumerRecord
 from faststream.kafka import KafkaBroker
 from opentelemetry import trace
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from contracts.envelope import ContractError, Envelope, decode
 from contracts.topics import dead_letter_topic
@@ -86,15 +91,56 @@ class DeadLetters:
             "reason": reason})
 
 
+_propagator = TraceContextTextMapPropagator()
+
+
+def lanes(records: Sequence[ConsumerRecord[bytes, bytes]]) -> list[list[ConsumerRecord[bytes, bytes]]]:
+    """The batch's messages by record (Kafka key), each lane in the batch's order; a message
+    without a key (it cannot be read as an event) is a lane of its own."""
+    found: dict[object, list[ConsumerRecord[bytes, bytes]]] = {}
+    for index, record in enumerate(records):
+        found.setdefault(record.key if record.key is not None else index, []).append(record)
+    return list(found.values())
+
+
 class EventProcessor:
     """The per-message decision: decode, handle with retries, or dead-letter. No Kafka client here."""
 
     def __init__(self, handler: SourcedHandler, dead_letters: DeadLetters,
-                 retry: RetryPolicy | None = None, *, namespace: str = "") -> None:
+                 retry: RetryPolicy | None = None, *, namespace: str = "",
+                 tracer: trace.Tracer | None = None, concurrency: int = 32) -> None:
         self._handler = handler
         self._dead_letters = dead_letters
         self._retry = retry or RetryPolicy()
         self._namespace = namespace
+        self._tracer = tracer or trace.get_tracer(__name__)
+        self._concurrency = concurrency
+
+    async def process_batch(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
+        """Every message of the batch handled or dead-lettered, each record's in order; raises
+        only when a dead letter could not be sent (the batch is then delivered again)."""
+        gate = asyncio.Semaphore(self._concurrency)
+
+        async def lane(messages: list[ConsumerRecord[bytes, bytes]]) -> None:
+            async with gate:
+                for record in messages:
+                    await self.process_traced(record)
+
+        async with asyncio.TaskGroup() as group:
+            for messages in lanes(records):
+                group.create_task(lane(messages))
+
+    async def process_traced(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        """One message inside its own consumer span, continuing the trace that sent it."""
+        carrier = {name: value.decode("utf-8", "replace") for name, value in record.headers or ()}
+        with self._tracer.start_as_current_span(
+                f"{record.topic} process", context=_propagator.extract(carrier),
+                kind=trace.SpanKind.CONSUMER,
+                attributes={"messaging.system": "kafka", "messaging.operation": "process",
+                            "messaging.destination.name": record.topic,
+                            "messaging.kafka.destination.partition": record.partition,
+                            "messaging.kafka.message.offset": record.offset}):
+            await self.process(record)
 
     async def process(self, record: ConsumerRecord[bytes, bytes]) -> None:
         try:

@@ -47,20 +47,21 @@ async def _body_as_is(message: StreamMessage[Any]) -> bytes:
     return message.body
 
 
-async def _tolerant_parser(record: ConsumerRecord[bytes, bytes],
-                           original: Callable[[ConsumerRecord[bytes, bytes]],
+async def _tolerant_parser(records: tuple[ConsumerRecord[bytes, bytes], ...],
+                           original: Callable[[tuple[ConsumerRecord[bytes, bytes], ...]],
                                               Awaitable[StreamMessage[Any]]]) -> StreamMessage[Any]:
-    """FastStream reads every header as UTF-8 and drops a message whose header is not, without
-    dead-lettering it. Such a message is parsed with its headers made readable for FastStream's
-    own use (telemetry), but keeps the original record, which the contract codec refuses and the
-    runtime dead-letters with the reason."""
+    """FastStream reads every header as UTF-8 and drops a whole batch in which one header is
+    not, without dead-lettering anything. Such a batch is parsed with its headers made readable
+    for FastStream's own use (telemetry), but keeps the original records, whose unreadable
+    message the contract codec refuses and the runtime dead-letters with the reason."""
     try:
-        return await original(record)
+        return await original(records)
     except UnicodeDecodeError:
-        readable = [(name, value.decode("utf-8", "replace").encode("utf-8"))
-                    for name, value in record.headers or ()]
-        message = await original(dataclasses.replace(record, headers=readable))
-        message.raw_message = record
+        readable = tuple(dataclasses.replace(record, headers=[
+            (name, value.decode("utf-8", "replace").encode("utf-8"))
+            for name, value in record.headers or ()]) for record in records)
+        message = await original(readable)
+        message.raw_message = records
         return message
 
 
@@ -144,7 +145,9 @@ class ServiceRuntime:
         group_id = self.settings.group(group)
         processor = EventProcessor(
             handler, DeadLetters(self.broker, self.settings.service_name, group_id), retry,
-            namespace=self.settings.topic_namespace)
+            namespace=self.settings.topic_namespace,
+            tracer=self.tracer_provider.get_tracer("motcua.consumer"),
+            concurrency=self.settings.kafka_batch_concurrency)
 
         @self.broker.subscriber(
             *topics,
@@ -154,9 +157,13 @@ class ServiceRuntime:
             decoder=_body_as_is,
             parser=_tolerant_parser,
             pattern=pattern,
+            batch=True,
+            max_records=self.settings.kafka_batch_max_records,
+            batch_timeout_ms=self.settings.kafka_batch_wait_ms,
         )
         async def consume(message: KafkaMessage) -> None:
-            await processor.process(message.raw_message)
+            records = message.raw_message
+            await processor.process_batch(records if isinstance(records, tuple) else (records,))
 
     async def ensure_topic(self, topic: str, *together: str) -> None:
         """Create logical topics on first use (department topics appear with departments), in

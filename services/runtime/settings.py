@@ -72,6 +72,15 @@ class ServiceSettings(BaseSettings):
         5.0, gt=0, le=300, validation_alias=AliasChoices("KAFKA_METADATA_MAX_AGE_S"),
         description="how often the Kafka clients refresh topic metadata: a topic created since "
                     "joins a pattern subscription (routing's department inbound topics) within it")
+    kafka_batch_max_records: int = Field(
+        500, ge=1, le=10_000, validation_alias=AliasChoices("KAFKA_BATCH_MAX_RECORDS"),
+        description="most messages a consumer takes in one batch (committed together)")
+    kafka_batch_wait_ms: int = Field(
+        100, ge=0, le=10_000, validation_alias=AliasChoices("KAFKA_BATCH_WAIT_MS"),
+        description="how long a consumer waits for a batch when none is buffered")
+    kafka_batch_concurrency: int = Field(
+        32, ge=1, le=1024, validation_alias=AliasChoices("KAFKA_BATCH_CONCURRENCY"),
+        description="records of a batch handled side by side (each record's events in order)")
     log_level: str = Field("INFO", validation_alias=AliasChoices("LOG_LEVEL"))
     test_clock: bool = Field(False, validation_alias=AliasChoices("MOTCUA_TEST_CLOCK"))
     test_clock_start: AwareDatetime | None = Field(

@@ -86,6 +86,7 @@ class ServiceRuntime:
         """What this service does on the broker, recorded as it is composed: its ACLs are
         generated from it (`deploy.access`), so it holds exactly what it uses."""
         self._ensured: set[str] = set()
+        self._ensuring: dict[str, asyncio.Future[set[str]]] = {}
         self._mongo: AsyncMongoClient[Document] | None = None
         self._on_start: list[Hook] = []
         self._loops: list[Callable[[], Coroutine[Any, Any, None]]] = []
@@ -167,11 +168,24 @@ class ServiceRuntime:
 
     async def ensure_topic(self, topic: str, *together: str) -> None:
         """Create logical topics on first use (department topics appear with departments), in
-        one admin call for `topic` and those `together` with it."""
-        missing = [name for name in (topic, *together) if name not in self._ensured]
+        one admin call for `topic` and those `together` with it; concurrent callers for the same
+        topics (a batch's records for a new department) wait for that one call."""
+        names = (topic, *together)
+        missing = [name for name in names if name not in self._ensured and name not in self._ensuring]
         if missing:
-            await ensure_topics(self.settings, missing)
-            self._ensured.update(missing)
+            creating = asyncio.ensure_future(ensure_topics(self.settings, missing))
+            for name in missing:
+                self._ensuring[name] = creating
+        pending = {id(task): task for name in names if (task := self._ensuring.get(name))}
+        try:
+            await asyncio.gather(*pending.values())
+        finally:
+            for name in names:
+                task = self._ensuring.get(name)
+                if task is not None and task.done():
+                    del self._ensuring[name]
+                    if not task.cancelled() and task.exception() is None:
+                        self._ensured.add(name)
 
     def on_start(self, hook: Hook) -> None:
         """Run once connected, before consuming (e.g. create indexes)."""

@@ -98,8 +98,7 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, interrupt)
     stack = LocalStack(DEFAULT_HOME)
-    fleet = ServiceFleet({}, RUN_DIR / "logs", names=SERVICES, preferred_ports=True,
-                         authority=stack.authority, issuer=stack.issuer)
+    fleet = ServiceFleet({}, RUN_DIR / "logs", names=SERVICES, preferred_ports=True)
     spans = RUN_DIR / "spans"
     outbox = Outbox(file=RUN_DIR / "outbox.jsonl")
     started = time.monotonic()
@@ -121,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
                 say(f"[clock] {period.describe()}")
                 clock = DemoClock(period.start)
             fleet.env = fleet_env(stack.env, sinks, clock.now() if clock else None)
+            # The stack's principals and issuer exist once it runs (each start makes new ones).
+            fleet.authority, fleet.issuer = stack.authority, stack.issuer
             say("[start] the four services" + ("" if clock is None else
                 f", their test clocks at {clock.now():%Y-%m-%d %H:%M %Z}"))
             start_services(fleet, spans)

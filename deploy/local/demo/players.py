@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from contracts import topics
 from contracts.department.v1 import (
@@ -97,6 +97,15 @@ class Holding:
     latest answer): the next answer is stamped after it."""
 
 
+async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
+    """The topic's partitions, once its metadata has reached this client."""
+    async with asyncio.timeout(30):
+        while topic not in await consumer.topics() or not (  # noqa: ASYNC110 (polls the broker)
+                found := consumer.partitions_for_topic(topic)):
+            await asyncio.sleep(0.1)
+    return [TopicPartition(topic, partition) for partition in sorted(found)]
+
+
 @dataclass
 class Desk:
     """One department's connection to the broker, as its own principal."""
@@ -127,32 +136,49 @@ class Departments:
     delay_asked: dict[str, DelayExplanationRequested] = field(default_factory=dict)
     """Requests for a delay's reason, kept until the department has seen its assignment."""
     desks: dict[str, Desk] = field(default_factory=dict)
-    _opening: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _openings: dict[str, asyncio.Task[Desk]] = field(default_factory=dict)
 
     async def on_routed(self, routed: EventPayload) -> None:
-        """Routing sent a department a record: its desk opens if it is not open yet."""
-        if isinstance(routed, RecordRouted) and played(routed.department_code):
-            await self.desk(routed.department_code)
+        """Routing sent a department a record (the province's view, on records.routed): the
+        record's holder is known, played or not, and the department's desk opens if it is not
+        open yet (in the background: the watcher reads on)."""
+        if not isinstance(routed, RecordRouted):
+            return
+        code, department = routed.record_code, routed.department_code
+        known = self.holding.get(code)
+        if known is None or known.attempt < routed.attempt:
+            self.holding[code] = Holding(department, routed.attempt, None, self.clock.now())
+        if played(department) and department not in self._openings:
+            self._openings[department] = asyncio.create_task(self._open(department))
 
     async def desk(self, code: str) -> Desk:
-        """The department's desk, opened on first use with the department's own credentials."""
-        async with self._opening:
-            if code in self.desks:
-                return self.desks[code]
-            options = self.authority.department(code).client_options()
-            producer = AIOKafkaProducer(**options, acks="all")
-            await producer.start()
-            consumer = AIOKafkaConsumer(
-                self.namespace + topics.department_topic(code), **options,
-                group_id=f"{self.namespace}{topics.department_group_prefix(code)}"
-                         f"demo-{uuid.uuid4().hex[:8]}",
-                auto_offset_reset="earliest", metadata_max_age_ms=1000, enable_auto_commit=True)
-            await consumer.start()
-            desk = self.desks[code] = Desk(producer, consumer)
-            desk.task = asyncio.create_task(self._read(consumer))
-            return desk
+        """The department's desk, opened on first use with the department's own credentials;
+        desks open side by side, each once."""
+        if code not in self._openings:
+            self._openings[code] = asyncio.create_task(self._open(code))
+        return await self._openings[code]
+
+    async def _open(self, code: str) -> Desk:
+        options = self.authority.department(code).client_options()
+        producer = AIOKafkaProducer(**options, acks="all")
+        await producer.start()
+        # No group to join (a join takes seconds): the desk reads its topic from the start, and
+        # answers with deterministic ids, so reading again would change nothing.
+        consumer = AIOKafkaConsumer(**options, group_id=None, auto_offset_reset="earliest",
+                                    metadata_max_age_ms=1000, enable_auto_commit=False)
+        await consumer.start()
+        topic = self.namespace + topics.department_topic(code)
+        partitions = await _partitions(consumer, topic)
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        desk = self.desks[code] = Desk(producer, consumer)
+        desk.task = asyncio.create_task(self._read(consumer))
+        return desk
 
     async def stop(self) -> None:
+        for opening in self._openings.values():
+            with contextlib.suppress(Exception):
+                await opening
         for desk in self.desks.values():
             await stop_reading(desk.task, desk.consumer)
             await desk.producer.stop()
@@ -266,8 +292,9 @@ class Departments:
 
     async def report_delay(self, alert: DelayExplanationRequested) -> None:
         code = alert.record_code
-        if self.holder(code) != alert.department_code or "delay-reported" in self.answered[code]:
-            return
+        if (self.holder(code) != alert.department_code or "delay-reported" in self.answered[code]
+                or f"accepted-{alert.department_code}" not in self.answered[code]):
+            return  # not taken in yet: the desk answers once it has accepted the record
         due = to_local(alert.due_at)
         new_day = self.calendar.add_working_days(due.date(), 3)
         await self.answer(code, "delay-reported", DelayReported(

@@ -77,8 +77,8 @@ def _grant(acl: Any) -> Grant | None:
 
 @contextlib.contextmanager
 def admin_client(access: KafkaAccess) -> Iterator[KafkaAdminClient]:
-    options = {key: value for key, value in access.client_options().items()}
-    client = KafkaAdminClient(client_id="motcua-access", request_timeout_ms=30_000, **options)
+    client = KafkaAdminClient(client_id="motcua-access", request_timeout_ms=30_000,
+                              **access.client_options())
     try:
         yield client
     finally:

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from deploy.local.issuer import LocalIssuer
 from services.routing.table import RoutingTable
 from services.routing.tables import shipped_tables
 from services.runtime.kafka_access import KafkaAccess
@@ -49,8 +50,6 @@ def compose_env(credentials: CredentialFile, env_file: Path = COMPOSE_ENV) -> Pa
     and the local issuer's keys beside the file; kept when present."""
     wanted = plan(shipped_tables())
     passwords = credentials.ensure([*BROKER_SECRETS, *wanted.principals])
-    from deploy.local.issuer import LocalIssuer
-
     issuer = LocalIssuer(credentials.path.parent / "issuer")
     lines = [f"KAFKA_ADMIN_PASSWORD={passwords['broker.admin']}",
              f"INTAKE_LOOKUP_KEY={issuer.service_env()['INTAKE_LOOKUP_KEY']}",
@@ -73,7 +72,7 @@ class Plan:
 
 def plan(tables: Sequence[RoutingTable], namespace: str = "") -> Plan:
     departments = active_departments(tables)
-    grants = all_grants(service_uses(namespace), departments, namespace)
+    grants = all_grants(service_uses(), departments, namespace)
     principals = [*(service_principal(name) for name in SERVICE_NAMES),
                   *(department_principal(code) for code in departments)]
     return Plan(principals, grants)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
 from services.routing.table import RoutingTable
@@ -11,8 +12,10 @@ from services.runtime.service import ServiceRuntime
 SERVICE_NAMES = ("intake", "routing", "sla_monitor", "notifier")
 
 
-def service_uses(namespace: str = "") -> dict[str, TopicUse]:
-    """What every service subscribes to, publishes and joins, as its app declares it."""
+@functools.cache
+def service_uses() -> dict[str, TopicUse]:
+    """What every service subscribes to, publishes and joins, as its app declares it (logical
+    names: the grants add the namespace). Built once per process: every fleet provisions."""
     from services.intake.app import create_app as intake
     from services.intake.settings import IntakeSettings
     from services.notifier.app import create_app as notifier
@@ -23,7 +26,7 @@ def service_uses(namespace: str = "") -> dict[str, TopicUse]:
     from services.sla_monitor.settings import SlaMonitorSettings
 
     # Building an app reads its settings; the credentials are never used (nothing connects).
-    values = {"MOTCUA_TOPIC_NAMESPACE": namespace, "KAFKA_SASL_USERNAME": "composition-only",
+    values = {"KAFKA_SASL_USERNAME": "composition-only",
               "KAFKA_SASL_PASSWORD": "composition-only", "AUTH_ISSUER": "composition-only",
               "AUTH_JWKS_URL": "file:///composition-only", "lookup_key": "composition-only" * 2}
     apps = {

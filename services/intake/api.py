@@ -6,12 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Response
 
-from services.runtime.auth import Principal, Role, has_role, optional_principal, requires, unauthenticated
+from services.runtime.auth import Principal, Role, authorize, optional_principal, requires, unauthenticated
 from services.runtime.params import RecordCodePath
 from services.runtime.problems import Problem, problem_responses
 
 from .api_models import ApplicationIn, RecordOut, SubmissionOut
-from .applications import Applications
+from .applications import Applications, unknown_record
 
 LookupSecret = Annotated[str | None, Header(
     alias="X-Lookup-Secret", max_length=64,
@@ -57,16 +57,12 @@ def router(applications: Applications) -> APIRouter:
         portal, a counter or the province's staff. A wrong secret and an unknown code answer
         alike, so codes cannot be probed."""
         if caller is not None:
-            if not has_role(caller, *TRACKERS):
-                raise Problem(403, "forbidden", "Not allowed",
-                              f"Looking records up needs one of the roles {', '.join(TRACKERS)}, "
-                              "or the receipt's lookup secret without a token.")
+            authorize(caller, *TRACKERS, hint=" Or the receipt's lookup secret, without a token.")
         elif secret is None:
             raise unauthenticated("Send the lookup secret printed on the receipt "
                                   "(X-Lookup-Secret), or a bearer token.")
         elif not applications.secret_matches(code, secret):
-            raise Problem(404, "unknown-record", "No such record",
-                          "No record matches this code and lookup secret.")
+            raise unknown_record(code, by_secret=True)
         return await applications.record(code, secret is not None and caller is None)
 
     return routes

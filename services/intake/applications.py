@@ -45,6 +45,13 @@ class Submitted:
     replayed: bool
 
 
+def unknown_record(code: str, by_secret: bool) -> Problem:
+    """Looked up with a lookup secret, an unknown code and a wrong secret answer alike."""
+    return Problem(404, "unknown-record", "No such record",
+                   "No record matches this code and lookup secret." if by_secret
+                   else f"No record has the code {code}.")
+
+
 class Applications:
     def __init__(self, store: RecordStore, relay: OutboxRelay, catalog: Catalog, units: Units,
                  calendar: WorkingCalendar, clock: Clock, metrics: CollectorRegistry,
@@ -147,9 +154,7 @@ class Applications:
     async def record(self, code: str, by_secret: bool = False) -> RecordOut:
         doc = await self._store.get(code)
         if doc is None:
-            raise Problem(404, "unknown-record", "No such record",
-                          "No record matches this code and lookup secret." if by_secret
-                          else f"No record has the code {code}.")
+            raise unknown_record(code, by_secret)
         received = {"at": doc["received_at"], "event_type": "vn.motcua.record.submitted",
                     "status": "received", "summary": "received; receipt issued"}
         tracking = fold(doc["appointment_original"], [received, *doc.get("tracking", [])])

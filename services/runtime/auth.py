@@ -86,18 +86,18 @@ class Authenticator:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
-            raise _unauthenticated("The bearer token is not a JWT.") from None
+            raise unauthenticated("The bearer token is not a JWT.") from None
         key = await self.keys.key(str(header.get("kid", "")))
         if key is None:
-            raise _unauthenticated("The bearer token is signed by a key the issuer does not list.")
+            raise unauthenticated("The bearer token is signed by a key the issuer does not list.")
         try:
             claims: dict[str, Any] = jwt.decode(
                 token, key, algorithms=ALGORITHMS, audience=self.audience, issuer=self.issuer,
                 leeway=self.leeway_s, options={"require": ["exp", "iss", "aud", "sub"]})
         except jwt.ExpiredSignatureError:
-            raise _unauthenticated("The bearer token has expired.") from None
+            raise unauthenticated("The bearer token has expired.") from None
         except jwt.PyJWTError as error:
-            raise _unauthenticated(f"The bearer token is not valid here: {_reason(error)}.") from None
+            raise unauthenticated(f"The bearer token is not valid here: {_reason(error)}.") from None
         roles = claims.get(self.roles_claim, [])
         return Principal(str(claims["sub"]),
                          frozenset(str(r) for r in roles) if isinstance(roles, list) else frozenset(),
@@ -112,7 +112,8 @@ def _reason(error: jwt.PyJWTError) -> str:
             jwt.ImmatureSignatureError: "not valid yet"}.get(type(error), "malformed or unsigned")
 
 
-def _unauthenticated(detail: str) -> Problem:
+def unauthenticated(detail: str) -> Problem:
+    """The 401: no credential, or one that is not valid."""
     return Problem(401, "unauthenticated", "Credential required", detail,
                    headers={"WWW-Authenticate": 'Bearer realm="motcua"'})
 
@@ -130,26 +131,21 @@ async def optional_principal(request: Request, credentials: BearerCredentials) -
     return await authenticator.verify(credentials.credentials)
 
 
+def authorize(principal: Principal | None, *roles: Role, hint: str = "") -> Principal:
+    """The caller if it holds one of `roles`; else 401 (no caller) or 403."""
+    if principal is None:
+        raise unauthenticated("Send `Authorization: Bearer <token>` from the issuer.")
+    if not principal.roles & set(roles):
+        raise Problem(403, "forbidden", "Not allowed",
+                      f"This needs one of the roles {', '.join(sorted(roles))}.{hint}")
+    return principal
+
+
 def requires(*roles: Role) -> Callable[..., Awaitable[Principal]]:
     """A FastAPI dependency: a valid bearer token with one of `roles`, else 401/403."""
-    allowed = frozenset(roles)
 
     async def check(principal: Annotated[Principal | None, Depends(optional_principal)]) -> Principal:
-        if principal is None:
-            raise _unauthenticated("Send `Authorization: Bearer <token>` from the issuer.")
-        if not principal.roles & allowed:
-            raise Problem(403, "forbidden", "Not allowed",
-                          f"This needs one of the roles {', '.join(sorted(allowed))}.")
-        return principal
+        return authorize(principal, *roles)
 
     check.__name__ = f"requires_{'_or_'.join(roles)}"
     return check
-
-
-def has_role(principal: Principal | None, *roles: Role) -> bool:
-    return principal is not None and bool(principal.roles & set(roles))
-
-
-def unauthenticated(detail: str) -> Problem:
-    """The 401 a route raises itself (one that also accepts another credential)."""
-    return _unauthenticated(detail)

@@ -135,8 +135,8 @@ class Departments:
     answered: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     delay_asked: dict[str, DelayExplanationRequested] = field(default_factory=dict)
     """Requests for a delay's reason, kept until the department has seen its assignment."""
-    desks: dict[str, Desk] = field(default_factory=dict)
     _openings: dict[str, asyncio.Task[Desk]] = field(default_factory=dict)
+    """Each played department's desk, opening or open."""
 
     async def on_routed(self, routed: EventPayload) -> None:
         """Routing sent a department a record (the province's view, on records.routed): the
@@ -171,15 +171,16 @@ class Departments:
         partitions = await _partitions(consumer, topic)
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
-        desk = self.desks[code] = Desk(producer, consumer)
+        desk = Desk(producer, consumer)
         desk.task = asyncio.create_task(self._read(consumer))
         return desk
 
     async def stop(self) -> None:
         for opening in self._openings.values():
-            with contextlib.suppress(Exception):
-                await opening
-        for desk in self.desks.values():
+            try:
+                desk = await opening
+            except Exception:
+                continue  # it never opened: nothing to close
             await stop_reading(desk.task, desk.consumer)
             await desk.producer.stop()
 

@@ -1,5 +1,5 @@
 """What the benchmarks share: endpoints with the broker's authority (given or a local stack),
-percentiles, process memory."""
+department topics provisioned as a deployment does, percentiles, process memory."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from aiokafka import AIOKafkaProducer
 
 from deploy.access.authority import BrokerAuthority
 from deploy.access.command import admin_from_env
@@ -64,6 +65,38 @@ def endpoints() -> Iterator[BenchEndpoints]:
         yield BenchEndpoints(stack.env, stack.authority, stack.issuer)
     finally:
         stack.stop()
+
+
+async def provision_department_topics(kafka: KafkaAccess, namespace: str) -> float:
+    """Create every department's topics of the shipped tables under `namespace`, as a deployment
+    provisions them (routing creates a topic on first use only for a department added later);
+    returns the seconds it took. A broker takes seconds to settle after a thousand new topics,
+    which would otherwise be measured as routing's time."""
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    from contracts.topics import department_topics
+    from services.routing.tables import shipped_tables
+    from services.runtime.kafka import topic_spec
+
+    codes = sorted({d.code for table in shipped_tables() for d in table.departments if d.active})
+    specs = [topic_spec(name) for code in codes for name in department_topics(code)]
+    specs += [spec.dead_letter() for spec in specs]
+    started = time.perf_counter()
+    admin = AIOKafkaAdminClient(**kafka.client_options())
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(namespace + spec.name, spec.partitions, 1,
+                                            topic_configs=spec.config()) for spec in specs])
+    finally:
+        await admin.close()
+    producer = AIOKafkaProducer(**kafka.client_options())
+    await producer.start()
+    try:  # wait until the cluster's metadata has them all
+        for spec in specs:
+            await producer.partitions_for(namespace + spec.name)
+    finally:
+        await producer.stop()
+    return time.perf_counter() - started
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -72,7 +72,14 @@ from reference.units import load_units
 from services.intake.examples import applications
 from services.runtime.kafka_access import KafkaAccess
 
-from .common import BenchEndpoints, endpoints, peak_rss_mib, percentile, post_applications
+from .common import (
+    BenchEndpoints,
+    endpoints,
+    peak_rss_mib,
+    percentile,
+    post_applications,
+    provision_department_topics,
+)
 
 MORNING = datetime(2026, 11, 25, 9, 0, tzinfo=VIETNAM)
 RECORD_CODE = re.compile(r"[0-9A-Z.]+-[0-9]{6}-[0-9]{4}")
@@ -210,6 +217,7 @@ async def pipeline(args: argparse.Namespace, ends: BenchEndpoints, run: str) -> 
         watcher: Any = None
         watching: asyncio.Task[None] | None = None
         try:
+            await provision_department_topics(ends.kafka, namespace)
             for name in SERVICES:
                 await asyncio.to_thread(fleet.start, name)
             submitted_topic = namespace + topics.RECORDS_SUBMITTED

@@ -5,6 +5,8 @@ set: `benchmarks.common.endpoints`) and routing as its own process, with its own
 and the pre-reform table (v1); this process publishes and reads as the superuser. Then:
 1. publishes N submitted records (the whole catalogue, all communes) and times until N routing
    decisions are on records.routed.v1;
+   Department topics are provisioned first, as a deployment does (`--cold`: not, so routing
+   creates each on its first record);
 2. publishes the 2025 reform (v2) through the admin API and times until every open record held
    by a dissolved district People's Committee has moved (one `rerouted` decision each).
 """
@@ -33,7 +35,7 @@ from services.routing.decide import RouteInput, route
 from services.routing.tables import shipped_tables
 from services.runtime.kafka_access import KafkaAccess
 
-from .common import endpoints, peak_rss_mib
+from .common import endpoints, peak_rss_mib, provision_department_topics
 
 
 def records(n: int, *, district_bound: int, seed: int = 5) -> tuple[list[RecordSubmitted], int]:
@@ -105,6 +107,8 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=20000, help="records to route")
     parser.add_argument("--reroute", type=int, default=10000,
                         help="of those, records bound for district People's Committees")
+    parser.add_argument("--cold", action="store_true",
+                        help="no department topics beforehand: routing creates each on first use")
     args = parser.parse_args()
     batch, bound = records(args.n, district_bound=args.reroute)
     _, reform = shipped_tables()
@@ -119,6 +123,8 @@ def main() -> None:
         kafka = ends.kafka
         routed_topic = namespace + topics.RECORDS_ROUTED
         try:
+            provisioned = (float("nan") if args.cold else
+                           asyncio.run(provision_department_topics(kafka, namespace)))
             service = fleet.start("routing")
             started = time.perf_counter()
             asyncio.run(publish(kafka, namespace + topics.RECORDS_SUBMITTED, batch))
@@ -137,6 +143,8 @@ def main() -> None:
             fleet.stop_all()
     print(f"routing: {len(batch)} records, table v1 ({len(shipped_tables()[0].rules)} rules, "
           f"{len(shipped_tables()[0].departments)} departments), one process, loopback")
+    print("  department topics " + ("created by routing on first use (--cold)" if args.cold else
+                                    f"provisioned beforehand in {provisioned:.1f}s"))
     print(f"  routed          {len(batch) / routed_in:8.1f} decisions/s ({routed_in:.1f}s)")
     print(f"  reorganisation  {answer.get('moved')} records moved in {api_s:.1f}s "
           f"(admin call; decisions on the topic after {moved:.1f}s)")

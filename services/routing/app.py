@@ -48,7 +48,7 @@ def create_app(settings: RoutingSettings | None = None, clock: Clock | None = No
                            *topics.department_topics(MANUAL_QUEUE))
     runtime.declare_topic_families(topics.DEPARTMENT_TOPIC_MARKER, topics.UPDATES_TOPIC_MARKER,
                                    topics.FEEDBACK_TOPIC_MARKER)
-    runtime.subscribe(topics.RECORDS_SUBMITTED, dispatcher.on_submitted)
+    runtime.subscribe_batch(topics.RECORDS_SUBMITTED, dispatcher.on_submitted)
     # Its own group: a department's first topic joining the pattern rebalances this consumer
     # only, never the one routing new submissions.
     runtime.subscribe_family(topics.UPDATES_TOPIC_MARKER, dispatcher.on_update,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -19,13 +20,13 @@ from prometheus_client import Counter
 from contracts import topics
 from contracts.department import v1 as department
 from contracts.department.v2 import AssignedRecord, RecordAssigned
-from contracts.envelope import Envelope
+from contracts.envelope import ContractError, Envelope
 from contracts.records.v1 import RecordRouted, RecordSubmitted
 from reference.catalog import Catalog
 from reference.errors import UnknownProcedure
 from reference.units import Units
 from services.runtime.clock import Clock
-from services.runtime.consumer import Delivery
+from services.runtime.consumer import Delivery, Incoming, Refusal
 from services.runtime.errors import PoisonMessage
 from services.runtime.outbox import send_stored, stored_message
 from services.runtime.service import ServiceRuntime
@@ -33,7 +34,8 @@ from services.runtime.service import ServiceRuntime
 from .decide import Decision, RouteInput, next_candidate, route, successor_for
 from .directory import MANUAL_QUEUE
 from .gate import GateRefusal, Holding, check, later, stage_after
-from .store import RouteStore
+from .store import Document, RouteStore
+from .table import RoutingTable
 from .versions import TableVersions
 
 log = logging.getLogger(__name__)
@@ -61,24 +63,62 @@ class Dispatcher:
 
     # --- records.submitted.v1 -----------------------------------------------------------------
 
-    async def on_submitted(self, envelope: Envelope[Any]) -> None:
-        record = envelope.narrow(RecordSubmitted).data
+    async def on_submitted(self, batch: Sequence[Incoming]) -> list[Refusal]:
+        """Route a batch of new records: one decision each, all routes stored in one bulk
+        insert, then every message sent. A record that already has a route (redelivered, or
+        routed by another instance) gets no new decision, only a resend of what a crash may
+        have left unsent; creating first saves a lookup per new record."""
+        refused: list[Refusal] = []
+        first: dict[str, Document] = {}
+        seen: list[Incoming] = []
+        table = self._versions.current
+        now = self._clock.now()
+        for incoming in batch:
+            try:
+                record = incoming.envelope.narrow(RecordSubmitted).data
+                if record.record_code not in first:
+                    first[record.record_code] = self._first_route(incoming, record, table, now)
+            except (ContractError, PoisonMessage) as error:
+                refused.append(Refusal(incoming, _poison(error)))
+                continue
+            seen.append(incoming)
+        created = await self._store.create_many(list(first.values()))
+        routes = {code: route for code, route in first.items() if code in created}
+        if len(created) < len(first):
+            routes.update(await self._store.get_many(first.keys() - created))
+        for code in created:
+            self._decisions.labels(decision=_kind_of(first[code]["status"]),
+                                   department=first[code]["department"]).inc()
+        outgoing: list[Document] = []
+        sending: set[tuple[str, str]] = set()
+        for incoming in seen:  # each event's own messages, once, also for a repeat in the batch
+            route = routes.get(incoming.envelope.record_id)
+            if route is None or (route["_id"], incoming.envelope.id) in sending:
+                continue
+            sending.add((route["_id"], incoming.envelope.id))
+            outgoing += [m for m in route["outbox"] if m.get("cause") == incoming.envelope.id]
+        await self._send(outgoing, None)
+        return refused
+
+    def _first_route(self, incoming: Incoming, record: RecordSubmitted, table: RoutingTable,
+                     now: datetime) -> Document:
+        """A new record's route document, with the messages its decision produces."""
         try:
             procedure = self._catalog.get(record.procedure_code)
         except UnknownProcedure:
             raise PoisonMessage("unknown_procedure", f"procedure {record.procedure_code} is "
                                 "not in routing's catalogue") from None
-        table = self._versions.current
         unit = record.administrative_unit_code
         decision = route(RouteInput(procedure_code=procedure.code,
                                     agency_kind=procedure.agency_kind,
                                     handling_level=procedure.handling_level,
                                     administrative_unit_code=unit), table, self._units)
         kind: Kind = "manual" if decision.department_code == MANUAL_QUEUE else "routed"
-        now = self._clock.now()
-        messages = _caused_by(envelope.id, self._messages(
-            record, decision, kind, now=now, attempt=1, version=table.version, previous=None))
-        route_doc = {
+        event_id = incoming.envelope.id
+        messages = _caused_by(event_id, self._messages(
+            record, decision, kind, now=now, attempt=1, version=table.version, previous=None,
+            traceparent=incoming.traceparent))
+        return {
             "_id": record.record_code, "record": record.model_dump(mode="json"),
             "procedure_code": procedure.code, "agency_kind": procedure.agency_kind,
             "handling_level": procedure.handling_level, "unit": unit,
@@ -86,17 +126,8 @@ class Dispatcher:
             "returned_by": [], "candidates_left": list(decision.candidates_left),
             "table_version": table.version, "status": _status(kind),
             "stage": "assigned", "last_event_at": now,
-            "applied": [envelope.id], "outbox": messages,
+            "applied": [event_id], "outbox": messages,
         }
-        if not await self._store.create(route_doc):
-            # Redelivered (or routed by another instance): no new decision, only finish sending
-            # what a crash may have left unsent. Creating first saves a lookup per new record.
-            existing = await self._store.get(record.record_code)
-            if existing is not None:
-                await self._send(existing["outbox"], envelope.id)
-            return
-        self._decisions.labels(decision=kind, department=decision.department_code).inc()
-        await self._send(messages, envelope.id)
 
     # --- updates.<department>.v1: the gate ---------------------------------------------------
 
@@ -238,7 +269,8 @@ class Dispatcher:
 
     def _messages(self, record: RecordSubmitted, decision: Decision, kind: Kind, *,
                   now: datetime, attempt: int, version: int, previous: str | None,
-                  ids_from: str | None = None) -> list[dict[str, Any]]:
+                  ids_from: str | None = None,
+                  traceparent: str | None = None) -> list[dict[str, Any]]:
         code = decision.department_code
         assigned = RecordAssigned(record=AssignedRecord.of(record), department_code=code,
                                              attempt=attempt, rule_version=version, routed_at=now)
@@ -251,21 +283,23 @@ class Dispatcher:
         ids = [_derived_id(ids_from, n) if ids_from else None for n in range(2)]
         return [
             stored_message(topics.department_topic(code),
-                           Envelope.wrap(assigned, source=SOURCE, time=now, id=ids[0])),
+                           Envelope.wrap(assigned, source=SOURCE, time=now, id=ids[0]), traceparent),
             stored_message(topics.RECORDS_ROUTED,
-                           Envelope.wrap(routed, source=SOURCE, time=now, id=ids[1])),
+                           Envelope.wrap(routed, source=SOURCE, time=now, id=ids[1]), traceparent),
         ]
 
     async def _send(self, outbox: list[dict[str, Any]], cause: str | None) -> None:
         """Send the stored messages one event caused (all of them for None), and wait until
-        Kafka has them. A department's first assignment creates its three topics."""
+        Kafka has them. A department's first assignment creates its three topics (those of
+        a batch's new departments in one request)."""
         messages = [m for m in outbox if cause is None or m.get("cause") == cause]
-        for message in messages:
-            owner = topics.owner_of(message["topic"])
-            if owner is not None:
-                await self._runtime.ensure_topic(*topics.department_topics(owner))
-            else:
-                await self._runtime.ensure_topic(message["topic"])
+        needed: dict[str, None] = {}
+        for topic in dict.fromkeys(message["topic"] for message in messages):
+            owner = topics.owner_of(topic)
+            needed.update(dict.fromkeys(
+                topics.department_topics(owner) if owner is not None else (topic,)))
+        if needed:
+            await self._runtime.ensure_topic(*needed)
         await send_stored(self._runtime.broker, self._runtime.settings, messages)
 
 
@@ -275,6 +309,16 @@ def _caused_by(cause: str, messages: list[dict[str, Any]]) -> list[dict[str, Any
 
 def _derived_id(seed: str, n: int) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"motcua-routing:{seed}:{n}"))
+
+
+def _poison(error: ContractError | PoisonMessage) -> PoisonMessage:
+    if isinstance(error, PoisonMessage):
+        return error
+    return PoisonMessage(error.reason, str(error))
+
+
+def _kind_of(status: str) -> Kind:
+    return "manual" if status == "manual" else "routed"
 
 
 def _holding(doc: dict[str, Any]) -> Holding:

@@ -2,21 +2,22 @@
 
 A route document keeps the record's routing state, the ids of the events already applied, and
 the messages its decisions produced, each tagged with its cause. The hot path reads and writes
-by `_id`: a new record's route is a single insert, whose unique `_id` also settles a redelivered
-submission.
+by `_id`: a batch of new records' routes is one unordered bulk insert, whose unique `_id` also
+settles a redelivered submission.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from typing import Any
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 Document = dict[str, Any]
+_DUPLICATE_KEY = 11000
 
 
 class RouteStore:
@@ -64,13 +65,26 @@ class RouteStore:
     async def get(self, code: str) -> Document | None:
         return await self.routes.find_one({"_id": code})
 
-    async def create(self, route: Document) -> bool:
-        """False if the record already has a route (a redelivered or concurrent submission)."""
+    async def get_many(self, codes: Collection[str]) -> dict[str, Document]:
+        """The routes of these records that exist, in one query."""
+        return {doc["_id"]: doc async for doc in self.routes.find({"_id": {"$in": sorted(codes)}})}
+
+    async def create_many(self, routes: Sequence[Document]) -> set[str]:
+        """Insert routes in one unordered bulk write; the codes of those inserted (the others
+        already had a route: a redelivered or concurrent submission). Any other failure raises."""
+        if not routes:
+            return set()
+        codes = [route["_id"] for route in routes]
         try:
-            await self.routes.insert_one(route)
-            return True
-        except DuplicateKeyError:
-            return False
+            await self.routes.insert_many(routes, ordered=False)
+            return set(codes)
+        except BulkWriteError as error:
+            details = error.details
+            others = [e for e in details.get("writeErrors", []) if e.get("code") != _DUPLICATE_KEY]
+            if others or details.get("writeConcernErrors"):
+                raise
+            existing = {codes[e["index"]] for e in details.get("writeErrors", [])}
+            return set(codes) - existing
 
     async def apply(self, code: str, event_id: str, changes: Document,
                     messages: list[Document]) -> None:

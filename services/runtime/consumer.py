@@ -1,9 +1,12 @@
 """Consuming events: decode the contract, run the handler, retry what will pass, dead-letter the rest.
 
-Messages come in batches. A batch is split into lanes, one per record (the Kafka key): a lane's
-messages are handled one after another in their order, lanes side by side (bounded), and the
-batch's offsets are committed only once every lane is done (each message handled or
-dead-lettered), so an effect is always stored before its offset; handlers are idempotent because
+Messages come in batches, and a service handles them one of two ways:
+- per message (`EventProcessor`): the batch is split into lanes, one per record (the Kafka key);
+  a lane's messages are handled one after another in their order, lanes side by side (bounded);
+- per batch (`BatchProcessor`): the handler gets every decodable message of the batch at once,
+  in order, so it can load all states in one query and store all effects in one bulk write.
+Either way the batch's offsets are committed only once every message is handled or
+dead-lettered, so an effect is always stored before its offset; handlers are idempotent because
 redelivery happens. Each message gets its own consumer span, the child of the publish that sent
 it, so a record's trace runs through batches.
 """
@@ -45,6 +48,29 @@ class Delivery:
 
 
 SourcedHandler = Callable[[Envelope[Any], Delivery], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """A decoded message of a batch: the event, where it came from, and the trace its effects
+    join (its consumer span's `traceparent`, to store with the messages it causes)."""
+
+    envelope: Envelope[Any]
+    delivery: Delivery
+    traceparent: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A batch handler's verdict on one message it must refuse for good (dead-lettered)."""
+
+    incoming: Incoming
+    poison: PoisonMessage
+
+
+BatchHandler = Callable[[Sequence[Incoming]], Awaitable[Sequence[Refusal]]]
+"""Handles a batch's events in their order (each record's events in order) and returns the ones
+it refused; the others' effects are stored and their messages acknowledged when it returns."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +120,12 @@ class DeadLetters:
 _propagator = TraceContextTextMapPropagator()
 
 
+def current_traceparent() -> str | None:
+    carrier: dict[str, str] = {}
+    _propagator.inject(carrier)
+    return carrier.get("traceparent")
+
+
 def lanes(records: Sequence[ConsumerRecord[bytes, bytes]]) -> list[list[ConsumerRecord[bytes, bytes]]]:
     """The batch's messages by record (Kafka key), each lane in the batch's order; a message
     without a key (it cannot be read as an event) is a lane of its own."""
@@ -132,31 +164,43 @@ class EventProcessor:
 
     async def process_traced(self, record: ConsumerRecord[bytes, bytes]) -> None:
         """One message inside its own consumer span, continuing the trace that sent it."""
-        carrier = {name: value.decode("utf-8", "replace") for name, value in record.headers or ()}
-        with self._tracer.start_as_current_span(
-                f"{record.topic} process", context=_propagator.extract(carrier),
-                kind=trace.SpanKind.CONSUMER,
-                attributes={"messaging.system": "kafka", "messaging.operation": "process",
-                            "messaging.destination.name": record.topic,
-                            "messaging.kafka.destination.partition": record.partition,
-                            "messaging.kafka.message.offset": record.offset}):
+        with trace.use_span(self._span(record), end_on_exit=True):
             await self.process(record)
 
+    def _span(self, record: ConsumerRecord[bytes, bytes]) -> trace.Span:
+        carrier = {name: value.decode("utf-8", "replace") for name, value in record.headers or ()}
+        return self._tracer.start_span(
+            f"{record.topic} process", context=_propagator.extract(carrier),
+            kind=trace.SpanKind.CONSUMER,
+            attributes={"messaging.system": "kafka", "messaging.operation": "process",
+                        "messaging.destination.name": record.topic,
+                        "messaging.kafka.destination.partition": record.partition,
+                        "messaging.kafka.message.offset": record.offset})
+
     async def process(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        envelope = await self._decode(record)
+        if envelope is not None:
+            await self._handle(record, envelope)
+
+    async def _decode(self, record: ConsumerRecord[bytes, bytes]) -> Envelope[Any] | None:
+        """The message's event, or None once it is dead-lettered as unreadable."""
         try:
             envelope = decode(record.key, record.value or b"", list(record.headers or ()))
         except ContractError as error:
             await self._dead_letters.send(record, error.reason, str(error))
-            return
+            return None
         span = trace.get_current_span()
         span.set_attribute("motcua.record_id", envelope.record_id)
         span.set_attribute("motcua.event_type", envelope.type)
         span.set_attribute("cloudevents.event_id", envelope.id)
-        await self._handle(record, envelope)
+        return envelope
+
+    def _delivery(self, record: ConsumerRecord[bytes, bytes]) -> Delivery:
+        return Delivery(record.topic.removeprefix(self._namespace), record.partition,
+                        record.offset)
 
     async def _handle(self, record: ConsumerRecord[bytes, bytes], envelope: Envelope[Any]) -> None:
-        delivery = Delivery(record.topic.removeprefix(self._namespace), record.partition,
-                            record.offset)
+        delivery = self._delivery(record)
         attempt = 0
         unexpected = 0
         while True:
@@ -181,3 +225,69 @@ class EventProcessor:
                     "event_id": envelope.id, "attempt": attempt, "error": type(error).__name__,
                     "retry_in_s": round(delay, 2)})
                 await asyncio.sleep(delay)
+
+
+class BatchProcessor(EventProcessor):
+    """The per-batch decision: decode all (the unreadable dead-lettered one by one), hand the
+    rest to the handler at once, dead-letter what it refused.
+
+    A transient failure retries the whole batch (the handler is idempotent), for as long as it
+    takes. An unexpected failure falls back to handling the messages one by one, each with its
+    own attempts, so one poison message is isolated and dead-lettered and the others pass.
+    """
+
+    def __init__(self, handler: BatchHandler, dead_letters: DeadLetters,
+                 retry: RetryPolicy | None = None, *, namespace: str = "",
+                 tracer: trace.Tracer | None = None) -> None:
+        super().__init__(self._single, dead_letters, retry, namespace=namespace, tracer=tracer)
+        self._batch_handler = handler
+
+    async def _single(self, envelope: Envelope[Any], delivery: Delivery) -> None:
+        refused = await self._batch_handler([Incoming(envelope, delivery, current_traceparent())])
+        if refused:
+            raise refused[0].poison
+
+    async def process_batch(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
+        spans: list[trace.Span] = []
+        decoded: list[tuple[ConsumerRecord[bytes, bytes], trace.Span, Incoming]] = []
+        try:
+            for record in records:
+                span = self._span(record)
+                spans.append(span)
+                with trace.use_span(span, end_on_exit=False):
+                    envelope = await self._decode(record)
+                    if envelope is not None:
+                        decoded.append((record, span, Incoming(
+                            envelope, self._delivery(record), current_traceparent())))
+            if decoded:
+                await self._handle_batch(decoded)
+        finally:
+            for span in spans:
+                span.end()
+
+    async def _handle_batch(
+            self, decoded: list[tuple[ConsumerRecord[bytes, bytes], trace.Span, Incoming]]) -> None:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                refused = await self._batch_handler([incoming for _, _, incoming in decoded])
+                break
+            except Exception as error:
+                if not is_transient(error):
+                    log.warning("batch handler failed; handling the batch message by message",
+                                extra={"messages": len(decoded), "error": type(error).__name__})
+                    for record, span, incoming in decoded:
+                        with trace.use_span(span, end_on_exit=False):
+                            await self._handle(record, incoming.envelope)
+                    return
+                delay = self._retry.delay(attempt)
+                log.warning("batch handler failed, retrying", extra={
+                    "messages": len(decoded), "attempt": attempt, "error": type(error).__name__,
+                    "retry_in_s": round(delay, 2)})
+                await asyncio.sleep(delay)
+        where = {id(incoming): (record, span) for record, span, incoming in decoded}
+        for refusal in refused:
+            record, span = where[id(refusal.incoming)]
+            with trace.use_span(span, end_on_exit=False):
+                await self._dead_letters.send(record, refusal.poison.reason, refusal.poison.detail)

@@ -76,34 +76,61 @@ def topic_spec(name: str) -> TopicSpec:
     return spec
 
 
-async def ensure_topics(settings: ServiceSettings, names: Iterable[str]) -> set[str]:
-    """Create missing topics (each with its `.dlq`) explicitly; returns the physical names created.
+class TopicAdmin:
+    """Creates topics explicitly (never auto-created: partitions and retention are the
+    contract's choice), each with its `.dlq`, through one admin connection kept while the
+    service runs: a SCRAM login costs a key derivation, and a service creates department topics
+    as departments appear."""
 
-    Topics are never auto-created: partitions and retention are the contract's choice.
-    """
-    specs = [topic_spec(name) for name in set(names)]
-    specs += [spec.dead_letter() for spec in specs]
-    admin = AIOKafkaAdminClient(**settings.kafka_access().client_options(),
-                                client_id=f"motcua-{settings.service_name}-admin")
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
+    def __init__(self, settings: ServiceSettings) -> None:
+        self._settings = settings
+        self._client: AIOKafkaAdminClient | None = None
+
+    async def ensure(self, names: Iterable[str]) -> set[str]:
+        """Create the missing ones in one request; returns the physical names created. Asking
+        for all (not listing the cluster's topics first) is cheaper on a broker with many."""
+        specs = [topic_spec(name) for name in set(names)]
+        specs += [spec.dead_letter() for spec in specs]
+        if not specs:
+            return set()
+        settings = self._settings
+        try:
+            client = await self._connected()
+            response = await client.create_topics([NewTopic(
+                settings.topic(spec.name), spec.partitions, settings.kafka_replication_factor,
+                topic_configs=spec.config()) for spec in specs])
+        except Exception:
+            await self.close()  # the next call starts from a fresh connection
+            raise
         created: set[str] = set()
-        for spec in specs:
-            physical = settings.topic(spec.name)
-            if physical in existing:
-                continue
-            response = await admin.create_topics([NewTopic(
-                physical, spec.partitions, settings.kafka_replication_factor,
-                topic_configs=spec.config())])
-            for topic, code, *message in response.topic_errors:
-                if code == TopicAlreadyExistsError.errno:
-                    continue  # another instance created it first
-                if code != 0:
-                    raise RuntimeError(f"cannot create topic {topic}: error {code} {message}")
-                created.add(topic)
+        for topic, code, *message in response.topic_errors:
+            if code == TopicAlreadyExistsError.errno:
+                continue  # it exists (or another instance created it first)
+            if code != 0:
+                raise RuntimeError(f"cannot create topic {topic}: error {code} {message}")
+            created.add(topic)
         if created:
             log.info("created topics", extra={"topics": sorted(created)})
         return created
+
+    async def _connected(self) -> AIOKafkaAdminClient:
+        if self._client is None:
+            client = AIOKafkaAdminClient(**self._settings.kafka_access().client_options(),
+                                         client_id=f"motcua-{self._settings.service_name}-admin")
+            await client.start()
+            self._client = client
+        return self._client
+
+    async def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.close()
+
+
+async def ensure_topics(settings: ServiceSettings, names: Iterable[str]) -> set[str]:
+    """Create missing topics once, through a connection of its own (tools and tests)."""
+    admin = TopicAdmin(settings)
+    try:
+        return await admin.ensure(names)
     finally:
         await admin.close()

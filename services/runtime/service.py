@@ -9,7 +9,7 @@ import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from aiokafka.structs import ConsumerRecord
 from fastapi import APIRouter, FastAPI
@@ -27,9 +27,18 @@ from contracts.envelope import Envelope
 
 from .auth import Authenticator
 from .clock import Clock, MovableClock, SystemClock
-from .consumer import DeadLetters, Delivery, EventHandler, EventProcessor, RetryPolicy, SourcedHandler
+from .consumer import (
+    BatchHandler,
+    BatchProcessor,
+    DeadLetters,
+    Delivery,
+    EventHandler,
+    EventProcessor,
+    RetryPolicy,
+    SourcedHandler,
+)
 from .health import health_router, metrics_router, test_clock_router
-from .kafka import EventPublisher, build_broker, ensure_topics
+from .kafka import EventPublisher, TopicAdmin, build_broker
 from .kafka_access import TopicUse
 from .problems import CHASSIS_PATHS, BodyLimitMiddleware, document_problems, install_problem_handlers
 from .settings import ServiceSettings
@@ -85,6 +94,7 @@ class ServiceRuntime:
         self.topic_use = TopicUse()
         """What this service does on the broker, recorded as it is composed: its ACLs are
         generated from it (`deploy.access`), so it holds exactly what it uses."""
+        self.topic_admin = TopicAdmin(settings)
         self._ensured: set[str] = set()
         self._ensuring: dict[str, asyncio.Future[set[str]]] = {}
         self._mongo: AsyncMongoClient[Document] | None = None
@@ -130,6 +140,17 @@ class ServiceRuntime:
 
         self._consume(plain, group, retry, topics=[self.settings.topic(name) for name in names])
 
+    def subscribe_batch(self, topic: str | Sequence[str], handler: BatchHandler, *,
+                        group: str | None = None, retry: RetryPolicy | None = None) -> None:
+        """Like `subscribe`, but the handler gets each batch's events at once (one load, one
+        bulk write, one round of publishes per batch)."""
+        names = [topic] if isinstance(topic, str) else list(topic)
+        self._topics.update(names)
+        self.topic_use.reads.update(names)
+        self.topic_use.groups.add(group or self.settings.consumer_group)
+        self._consume(handler, group, retry, topics=[self.settings.topic(name) for name in names],
+                      batch=True)
+
     def subscribe_family(self, marker: str, handler: SourcedHandler, *, group: str,
                          retry: RetryPolicy | None = None) -> None:
         """Consume every topic of a per-department family (`updates.{department_code}.v1`),
@@ -141,14 +162,17 @@ class ServiceRuntime:
         physical = f"^{re.escape(self.settings.topic_namespace)}{pattern.removeprefix('^')}"
         self._consume(handler, group, retry, pattern=physical)
 
-    def _consume(self, handler: SourcedHandler, group: str | None, retry: RetryPolicy | None, *,
-                 topics: Sequence[str] = (), pattern: str | None = None) -> None:
+    def _consume(self, handler: SourcedHandler | BatchHandler, group: str | None,
+                 retry: RetryPolicy | None, *, topics: Sequence[str] = (),
+                 pattern: str | None = None, batch: bool = False) -> None:
         group_id = self.settings.group(group)
-        processor = EventProcessor(
-            handler, DeadLetters(self.broker, self.settings.service_name, group_id), retry,
-            namespace=self.settings.topic_namespace,
-            tracer=self.tracer_provider.get_tracer("motcua.consumer"),
-            concurrency=self.settings.kafka_batch_concurrency)
+        dead_letters = DeadLetters(self.broker, self.settings.service_name, group_id)
+        options: dict[str, Any] = {"namespace": self.settings.topic_namespace,
+                                   "tracer": self.tracer_provider.get_tracer("motcua.consumer")}
+        processor = (BatchProcessor(cast(BatchHandler, handler), dead_letters, retry, **options)
+                     if batch else
+                     EventProcessor(cast(SourcedHandler, handler), dead_letters, retry, **options,
+                                    concurrency=self.settings.kafka_batch_concurrency))
 
         @self.broker.subscriber(
             *topics,
@@ -173,7 +197,7 @@ class ServiceRuntime:
         names = (topic, *together)
         missing = [name for name in names if name not in self._ensured and name not in self._ensuring]
         if missing:
-            creating = asyncio.ensure_future(ensure_topics(self.settings, missing))
+            creating = asyncio.ensure_future(self.topic_admin.ensure(missing))
             for name in missing:
                 self._ensuring[name] = creating
         pending = {id(task): task for name in names if (task := self._ensuring.get(name))}
@@ -204,7 +228,7 @@ class ServiceRuntime:
         self._loops.append(loop)
 
     async def start(self) -> None:
-        await ensure_topics(self.settings, self._topics)
+        await self.topic_admin.ensure(self._topics)
         self._ensured = set(self._topics)
         self._mongo = mongo_client(self.settings)
         for hook in self._on_start:
@@ -227,6 +251,8 @@ class ServiceRuntime:
         # Bounded: a dependency that is gone must not keep the process from exiting.
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.broker.stop(), self.settings.graceful_timeout_s + 5)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.topic_admin.close(), 5)
         if self._mongo is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._mongo.close(), 5)

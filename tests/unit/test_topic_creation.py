@@ -8,9 +8,7 @@ from collections.abc import Iterable
 import pytest
 
 from services.intake.settings import IntakeSettings
-from services.runtime import service as runtime_module
 from services.runtime.service import ServiceRuntime
-from services.runtime.settings import ServiceSettings
 
 REQUIRED = {"KAFKA_SASL_USERNAME": "svc.routing", "KAFKA_SASL_PASSWORD": "unused",
             "AUTH_ISSUER": "https://issuer.example", "AUTH_JWKS_URL": "file:///jwks.json",
@@ -22,15 +20,15 @@ async def test_concurrent_callers_share_one_creation_and_a_failure_is_retried(
     calls: list[list[str]] = []
     fail = True
 
-    async def create(settings: ServiceSettings, names: Iterable[str]) -> set[str]:
+    async def create(names: Iterable[str]) -> set[str]:
         calls.append(sorted(names))
         await asyncio.sleep(0.05)
         if fail:
             raise ConnectionError("broker away")
         return set(names)
 
-    monkeypatch.setattr(runtime_module, "ensure_topics", create)
     runtime = ServiceRuntime(IntakeSettings.model_validate(REQUIRED))
+    monkeypatch.setattr(runtime.topic_admin, "ensure", create)
     family = ("routed.X.v2", "updates.X.v1", "feedback.X.v1")
     results = await asyncio.gather(*(runtime.ensure_topic(*family) for _ in range(5)),
                                    return_exceptions=True)

@@ -26,7 +26,8 @@ def channels_config(settings: NotifierSettings) -> ChannelsConfig:
                               sender=s.smtp_sender, sender_name=s.smtp_sender_name,
                               use_tls=s.smtp_use_tls, start_tls=s.smtp_start_tls,
                               username=s.smtp_username, password=s.smtp_password,
-                              message_id_domain=s.smtp_message_id_domain)
+                              message_id_domain=s.smtp_message_id_domain,
+                              connections=s.smtp_connections)
     sms = None
     if s.sms_gateway_url:
         sms = SmsSettings(gateway_url=s.sms_gateway_url, timeout_s=s.sms_timeout_s,

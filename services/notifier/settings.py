@@ -36,6 +36,8 @@ class NotifierSettings(ServiceSettings):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_message_id_domain: str = Field("motcua.local", description="right side of Message-IDs")
+    smtp_connections: int = Field(4, ge=1, le=64, description="SMTP connections kept open "
+                                  "and reused (sends beyond that wait for one)")
     sms_gateway_url: str | None = Field(None, description="SMS gateway endpoint; SMS is off when unset")
     sms_api_key: SecretStr | None = None
     sms_sender: str = Field("MOTCUA", min_length=1, max_length=11)

@@ -135,24 +135,31 @@ class Deliverer:
     async def run(self) -> None:
         async with httpx.AsyncClient(trust_env=False) as http:
             self._channels = build_channels(self._config, http)
-            await until_done(self.sweep, log, "delivery sweep")
-            next_sweep = time.monotonic() + self._settings.sweep_s
-            while True:
-                self._woken.clear()
-                now = self._clock.now()
-                ready, holds, deferred = self._due(now)
-                if holds:
-                    await until_done(partial(self._hold, holds), log, "delivery hold")
-                if deferred:
-                    await until_done(partial(self._defer, deferred), log, "delivery deferral")
-                if ready:
-                    await self._attempt(ready)
-                if time.monotonic() >= next_sweep:
-                    await until_done(self.sweep, log, "delivery sweep")
-                    next_sweep = time.monotonic() + self._settings.sweep_s
-                if not ready:
-                    wait = min(self._settings.tick_s, self._seconds_to_next(now))
-                    await woken_within(self._woken, max(wait, 0.005))
+            try:
+                await self._loop()
+            finally:
+                for channel in self._channels.values():
+                    await channel.close()
+
+    async def _loop(self) -> None:
+        await until_done(self.sweep, log, "delivery sweep")
+        next_sweep = time.monotonic() + self._settings.sweep_s
+        while True:
+            self._woken.clear()
+            now = self._clock.now()
+            ready, holds, deferred = self._due(now)
+            if holds:
+                await until_done(partial(self._hold, holds), log, "delivery hold")
+            if deferred:
+                await until_done(partial(self._defer, deferred), log, "delivery deferral")
+            if ready:
+                await self._attempt(ready)
+            if time.monotonic() >= next_sweep:
+                await until_done(self.sweep, log, "delivery sweep")
+                next_sweep = time.monotonic() + self._settings.sweep_s
+            if not ready:
+                wait = min(self._settings.tick_s, self._seconds_to_next(now))
+                await woken_within(self._woken, max(wait, 0.005))
 
     def _seconds_to_next(self, now: datetime) -> float:
         times = [queue[0][0] for queue in (self._due_at, self._timers) if queue]

@@ -24,6 +24,10 @@ class Channel(Protocol):
         """`reference` (the notification id) lets a provider drop a duplicate of a retried send."""
         ...
 
+    async def close(self) -> None:
+        """Release what the channel keeps open (at shutdown)."""
+        ...
+
 
 def detail(text: str) -> str:
     """A provider's message, made safe to publish: personal data shapes masked, kept short."""

@@ -44,6 +44,9 @@ class SmsChannel:
     def name(self) -> ChannelName:
         return "sms"
 
+    async def close(self) -> None:
+        """Nothing of its own: the shared HTTP client is closed by the lifespan."""
+
     async def send(self, address: str, rendered: Rendered, *,
                    reference: str | None = None) -> DeliveryResult:
         number = address.strip().replace(" ", "")

@@ -42,6 +42,9 @@ class WebhookChannel:
     def name(self) -> ChannelName:
         return "webhook"
 
+    async def close(self) -> None:
+        """Nothing of its own: the shared HTTP client is closed by the lifespan."""
+
     async def send(self, address: str, rendered: Rendered, *,
                    reference: str | None = None) -> DeliveryResult:
         url = address.strip()

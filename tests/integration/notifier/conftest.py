@@ -46,6 +46,8 @@ class MailHandler:
     def __init__(self, delay_s: float = 0.0) -> None:
         self.messages: list[EmailMessage] = []
         self.recipients: list[str] = []
+        self.peers: list[object] = []
+        """The client end (address, port) each accepted message came from: its connection."""
         self.delay_s = delay_s
         """How long each accepted message takes (a slow server, so a kill lands mid-batch)."""
 
@@ -67,6 +69,7 @@ class MailHandler:
         assert isinstance(message, EmailMessage)
         self.messages.append(message)
         self.recipients.extend(envelope.rcpt_tos)
+        self.peers.append(session.peer)
         return "250 2.0.0 Message accepted for delivery"
 
 

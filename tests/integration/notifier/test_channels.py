@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 
@@ -73,6 +74,21 @@ async def test_email_is_delivered_in_utf8_with_a_stable_message_id(smtp_server: 
     body = received.get_body(("plain",))
     assert body is not None
     assert "Hồ sơ của ông/bà đã được tiếp nhận." in body.get_content()
+
+
+async def test_emails_share_open_connections_and_a_failed_one_is_replaced(
+        smtp_server: MailServer) -> None:
+    channel = EmailChannel(EmailSettings(host="127.0.0.1", port=smtp_server.port, start_tls=False,
+                                         connections=2))
+    results = await asyncio.gather(*(channel.send(EMAIL, MESSAGE) for _ in range(6)))
+    assert [r.verdict for r in results] == ["delivered"] * 6
+    assert len(set(smtp_server.handler.peers)) <= 2  # six messages, at most two connections
+    refused = await channel.send("nobody@example.vn", MESSAGE)  # that connection is closed
+    after = await channel.send(EMAIL, MESSAGE)
+    await channel.close()
+    assert (refused.verdict, after.verdict) == ("permanent", "delivered")
+    assert len(smtp_server.messages) == 7
+    assert len(set(smtp_server.handler.peers)) <= 3
 
 
 async def test_email_to_an_unknown_user_is_permanent(smtp_server: MailServer) -> None:

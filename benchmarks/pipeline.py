@@ -74,6 +74,7 @@ from services.runtime.kafka_access import KafkaAccess
 
 from .common import (
     BenchEndpoints,
+    cpu_seconds,
     endpoints,
     peak_rss_mib,
     percentile,
@@ -114,6 +115,8 @@ class Figures:
     reached: dict[str, dict[str, float]]
     memory: dict[str, float]
     extra: dict[str, Any] = field(default_factory=dict)
+    cpu: dict[str, float] = field(default_factory=dict)
+    """CPU seconds each process used while the run's messages went through."""
 
     def latencies(self, stage: str) -> list[float]:
         reached = self.reached.get(stage, {})
@@ -220,6 +223,7 @@ async def pipeline(args: argparse.Namespace, ends: BenchEndpoints, run: str) -> 
             await provision_department_topics(ends.kafka, namespace)
             for name in SERVICES:
                 await asyncio.to_thread(fleet.start, name)
+            cpu_before = {name: cpu_seconds(s.process.pid) for name, s in fleet.running.items()}
             submitted_topic = namespace + topics.RECORDS_SUBMITTED
             watcher = await assigned(ends.kafka, [submitted_topic, namespace + topics.RECORDS_ROUTED])
             found = Watch()
@@ -246,6 +250,8 @@ async def pipeline(args: argparse.Namespace, ends: BenchEndpoints, run: str) -> 
                 await asyncio.sleep(0.5)
             memory = {name: peak_rss_mib(s.process.pid) if s.process.pid else float("nan")
                       for name, s in fleet.running.items()}
+            cpu = {name: cpu_seconds(s.process.pid) - cpu_before.get(name, float("nan"))
+                   for name, s in fleet.running.items()}
         finally:
             stop.set()
             if watching is not None:
@@ -262,7 +268,7 @@ async def pipeline(args: argparse.Namespace, ends: BenchEndpoints, run: str) -> 
     return Figures(started, {"submitted": found.first.get(submitted_topic, {}), "routed": routed,
                              "notified": notified}, memory,
                    {"statuses": statuses, "sla": (total, held), "copies": outbox.copies,
-                    "sample": found.sample})
+                    "sample": found.sample}, cpu)
 
 
 async def produce(kafka: KafkaAccess, topic: str, n: int, sample: tuple[bytes, Headers],
@@ -326,6 +332,7 @@ async def reference(args: argparse.Namespace, kafka: KafkaAccess, run: str, mode
         found = Watch()
         watching = asyncio.create_task(watch(watcher, found, stop, ""))
         print(f"reference ({mode}): producing {args.n:,} messages", flush=True)
+        cpu_before = {name: cpu_seconds(stage.pid) for name, stage in stages.items()}
         started = await produce(kafka, namespace + "in", args.n, sample, args.concurrency)
         deadline = time.perf_counter() + args.limit_s
         while time.perf_counter() < deadline:
@@ -333,6 +340,7 @@ async def reference(args: argparse.Namespace, kafka: KafkaAccess, run: str, mode
                 break
             await asyncio.sleep(0.2)
         memory = {name: peak_rss_mib(stage.pid) for name, stage in stages.items()}
+        cpu = {name: cpu_seconds(stage.pid) - cpu_before[name] for name, stage in stages.items()}
     finally:
         stop.set()
         if watching is not None:
@@ -350,7 +358,11 @@ async def reference(args: argparse.Namespace, kafka: KafkaAccess, run: str, mode
                 await stage.wait()
     return Figures(started, {name: found.first.get(namespace + name, {})
                              for name in ("submitted", "routed", "notified")}, memory,
-                   {"forwarded": forwarded})
+                   {"forwarded": forwarded}, cpu)
+
+
+def per_thousand(cpu: dict[str, float], n: int) -> str:
+    return ", ".join(f"{name} {seconds * 1000 / n:.1f}" for name, seconds in cpu.items())
 
 
 async def drop_topics(kafka: KafkaAccess, prefix: str) -> None:
@@ -407,6 +419,7 @@ def report(args: argparse.Namespace, services: Figures, references: dict[str, Fi
     print(f"  sla_monitor          {total:,} deadlines, {held:,} with their department")
     print(f"  duplicate messages   {services.extra['copies']} at the sinks")
     print("  peak RSS             " + ", ".join(f"{k} {v:.0f} MiB" for k, v in services.memory.items()))
+    print("  CPU s / 1,000 apps   " + per_thousand(services.cpu, n))
     for mode, figures in references.items():
         print(f"reference ({mode}): plain aiokafka, the same graph, four pass-through processes")
         print(f"  end to end           {figures.throughput('notified'):8.1f} messages/s "
@@ -415,6 +428,7 @@ def report(args: argparse.Namespace, services: Figures, references: dict[str, Fi
         print(f"  in->routed           {seconds(figures.latencies('routed'))}")
         print(f"  in->notified         {seconds(figures.latencies('notified'))}")
         print("  peak RSS             " + ", ".join(f"{k} {v:.0f} MiB" for k, v in figures.memory.items()))
+        print("  CPU s / 1,000 msgs   " + per_thousand(figures.cpu, len(figures.started)))
         print("  stages, messages     "
               + ", ".join(f"{k} {v}" for k, v in figures.extra["forwarded"].items()))
     for mode, figures in references.items():

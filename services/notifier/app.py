@@ -45,7 +45,7 @@ def create_app(settings: NotifierSettings | None = None, clock: Clock | None = N
                         extra={"disabled": off, "enabled": sorted(channels.enabled)})
 
     runtime.declare_topics(topics.NOTIFICATION_OUTCOMES)
-    runtime.subscribe(list(CONSUMED), planner.on_event)
+    runtime.subscribe_batch(list(CONSUMED), planner.on_events)
     runtime.on_start(store.create_indexes)
     runtime.on_start(announce)
     runtime.run_in_background(deliverer.run)

@@ -25,7 +25,7 @@ outbox, to be replaced by the runtime's shared ones.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -65,26 +65,33 @@ class NotifierStore:
 
     # --- records and parked events ------------------------------------------------------------
 
-    async def remember(self, record: KnownRecord) -> None:
-        """Keep a record's contact once; a second submission of the same code changes nothing."""
-        await self._insert_unique("records", [{"_id": record.record_code, **record.to_dict()}])
+    async def remember(self, records: Sequence[KnownRecord]) -> None:
+        """Keep records' contacts once; a second submission of the same code changes nothing."""
+        await self._insert_unique("records", [{"_id": r.record_code, **r.to_dict()} for r in records])
 
-    async def record(self, code: str) -> KnownRecord | None:
-        doc = await self._one("records", code)
-        return KnownRecord.from_dict(doc) if doc is not None else None
-
-    async def park(self, event_id: str, code: str, event_type: str, message: Document,
-                   at: datetime) -> None:
-        await self._insert_unique("parked", [{"_id": event_id, "record_code": code,
-                                              "event_type": event_type, "parked_at": at,
-                                              "message": message}])
-
-    async def parked_for(self, code: str) -> list[Document]:
-        return [doc async for doc in self._c("parked").find({"record_code": code})]
-
-    async def unpark(self, event_id: str) -> None:
+    async def records(self, codes: Collection[str]) -> dict[str, KnownRecord]:
+        """The known records among `codes`, in one query."""
+        if not codes:
+            return {}
         async with self._writers:
-            await self._c("parked").delete_one({"_id": event_id})
+            found = self._c("records").find({"_id": {"$in": sorted(codes)}})
+            return {doc["_id"]: KnownRecord.from_dict(doc) async for doc in found}
+
+    async def park(self, parked: Sequence[Document]) -> None:
+        """Keep events (each `_id` = event id, with `record_code` and the stored message)."""
+        await self._insert_unique("parked", parked)
+
+    async def parked_for(self, codes: Collection[str]) -> list[Document]:
+        if not codes:
+            return []
+        async with self._writers:
+            found = self._c("parked").find({"record_code": {"$in": sorted(codes)}})
+            return [doc async for doc in found]
+
+    async def unpark(self, event_ids: Sequence[str]) -> None:
+        if event_ids:
+            async with self._writers:
+                await self._c("parked").delete_many({"_id": {"$in": list(event_ids)}})
 
     async def parked_list(self, code: str | None, limit: int) -> list[Document]:
         query: Document = {} if code is None else {"record_code": code}
@@ -165,6 +172,7 @@ class NotifierStore:
             return await self._c(collection).find_one({"_id": key})
 
     async def _insert_unique(self, collection: str, docs: Sequence[Document]) -> set[str]:
+        docs = list({doc["_id"]: doc for doc in reversed(docs)}.values())[::-1]  # first of each id
         if not docs:
             return set()
         ids = {doc["_id"] for doc in docs}

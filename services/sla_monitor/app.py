@@ -37,8 +37,8 @@ def create_app(settings: SlaMonitorSettings | None = None, clock: Clock | None =
     monitor = Monitor(runtime, store, calendar, policy, locks, scheduler.wake)
 
     runtime.declare_topics(topics.SLA_ALERTS)
-    runtime.subscribe([topics.RECORDS_SUBMITTED, topics.RECORDS_ROUTED, topics.DEPARTMENT_UPDATES],
-                      monitor.on_event)
+    runtime.subscribe_batch([topics.RECORDS_SUBMITTED, topics.RECORDS_ROUTED,
+                             topics.DEPARTMENT_UPDATES], monitor.on_events)
     runtime.on_start(store.create_indexes)
     runtime.run_in_background(scheduler.run)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -22,6 +22,8 @@ from contracts.records.v1 import RecordSubmitted
 from reference.calendar import WorkingCalendar
 from reference.errors import YearNotCovered
 from services.runtime.clock import Clock
+from services.runtime.consumer import Incoming
+from services.runtime.consumer import Refusal as ChassisRefusal
 from services.runtime.outbox import message_of, stored_message
 from services.runtime.service import ServiceRuntime
 from services.runtime.telemetry import current_traceparent
@@ -79,22 +81,81 @@ class Monitor:
         self._duplicates = Counter("motcua_sla_events_duplicate", "redelivered events ignored",
                                    registry=runtime.metrics)
 
-    async def on_event(self, envelope: Envelope[Any]) -> None:
-        """Handler of records.submitted, records.routed and records.department-updates."""
-        payload = envelope.data
-        if not isinstance(payload, SLA_EVENT_TYPES):
-            return  # e.g. a department's own assignment notice: nothing for a deadline
-        code = payload.record_code
-        async with self._locks.hold([code]):
-            outcome = await self._apply(envelope, payload)
-            if isinstance(payload, RecordSubmitted) and outcome in ("applied", "duplicate"):
-                # Also on a redelivered submission: a replay a crash interrupted goes on.
-                await self._replay_parked(code)
-            elif outcome == "parked" and await self._store.get(code) is not None:
-                # The submission was stored (by another instance) while this event was being
-                # parked: its replay may have missed this one.
+    async def on_events(self, batch: Sequence[Incoming]) -> list[ChassisRefusal]:
+        """Handler of records.submitted, records.routed and records.department-updates: a batch
+        folded into its records' deadlines with one read and one bulk write."""
+        events = [(i.envelope, i.envelope.data, i.traceparent) for i in batch
+                  if isinstance(i.envelope.data, SLA_EVENT_TYPES)]
+        if not events:
+            return []  # e.g. a department's own assignment notice: nothing for a deadline
+        codes = {payload.record_code for _, payload, _ in events}
+        async with self._locks.hold(codes):
+            for _ in range(_MAX_CONFLICTS):
+                verdicts = await self._fold(events, codes)
+                if verdicts is not None:
+                    break
+            else:
+                raise Contention(f"{len(codes)} records changed under {_MAX_CONFLICTS} attempts")
+            applied, refused = verdicts
+            parked: set[str] = set()
+            for envelope, refusal in refused:
+                if await self._refuse(envelope, refusal) == "parked":
+                    parked.add(envelope.record_id)
+            # A replay a crash interrupted goes on (also on a redelivered submission); a record
+            # stored by another instance while an event was being parked gets its replay.
+            replay = {e.record_id for e in applied if isinstance(e.data, RecordSubmitted)}
+            if parked:
+                stored, _ = await self._store.get_many(sorted(parked))
+                replay |= stored.keys()
+            for code in sorted(await self._store.parked_among(replay)):
                 await self._replay_parked(code)
         self._wake()
+        return []
+
+    async def _fold(self, events: list[tuple[Envelope[Any], SlaEvent, str | None]],
+                    codes: set[str]) -> tuple[list[Envelope[Any]],
+                                              list[tuple[Envelope[Any], Refusal]]] | None:
+        """Apply the events in order to the stored states and save them; None when another
+        instance changed one of the records meanwhile (the caller folds again from a new read:
+        what was saved reads as duplicates then)."""
+        loaded, unreadable = await self._store.get_many(sorted(codes))
+        if unreadable:
+            raise ValueError(f"{len(unreadable)} stored deadlines cannot be read")
+        states = {code: stored.state for code, stored in loaded.items()}
+        traces = {code: stored.traceparent for code, stored in loaded.items()}
+        applied: list[Envelope[Any]] = []
+        refused: list[tuple[Envelope[Any], Refusal]] = []
+        changed: set[str] = set()
+        fresh: list[Envelope[Any]] = []
+        now = self._clock.now()
+        for envelope, payload, traceparent in events:
+            code = payload.record_code
+            try:
+                result = evolve(states.get(code), payload, at=envelope.time, now=now,
+                                calendar=self._calendar, policy=self._policy, event_id=envelope.id)
+            except YearNotCovered as error:
+                refused.append((envelope, Refusal("calendar_not_covered", str(error))))
+                continue
+            if result.duplicate:
+                self._duplicates.inc()
+                applied.append(envelope)  # as far as the caller goes: in effect already
+                continue
+            if result.refusals or result.state is None:
+                refused.append((envelope, result.refusals[0]))
+                continue
+            states[code] = result.state
+            traces.setdefault(code, traceparent)
+            changed.add(code)
+            applied.append(envelope)
+            fresh.append(envelope)
+        saved = await self._store.save_many([
+            (states[code], loaded[code].state.revision if code in loaded else None, traces[code])
+            for code in sorted(changed)])
+        if not saved:
+            return None
+        for envelope in fresh:
+            self._applied.labels(envelope.type).inc()
+        return applied, refused
 
     async def replay_stranded(self) -> int:
         """Replay parked events whose record exists by now (a sweep: nothing stays parked

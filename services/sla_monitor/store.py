@@ -16,12 +16,12 @@ record's changes itself. Alerts are exactly-once because their claims are unique
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING
+from pymongo import ASCENDING, DESCENDING, InsertOne, ReplaceOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
@@ -86,6 +86,27 @@ class DeadlineStore:
         result = await self.deadlines.replace_one(
             {"_id": state.record_code, "revision": expected_revision}, _document(state, traceparent))
         return result.matched_count == 1
+
+    async def save_many(self, changes: Sequence[tuple[Deadline, int | None, str | None]]) -> bool:
+        """Write several records' states in one unordered bulk write, each as `create` (no
+        expected revision) or `replace` would; False if any was changed by another instance
+        meanwhile (those are not written; the others are)."""
+        if not changes:
+            return True
+        requests: list[InsertOne[Document] | ReplaceOne[Document]] = [
+            InsertOne(_document(state, trace)) if expected is None else
+            ReplaceOne({"_id": state.record_code, "revision": expected}, _document(state, trace))
+            for state, expected, trace in changes]
+        replaces = sum(1 for _, expected, _ in changes if expected is not None)
+        try:
+            result = await self.deadlines.bulk_write(requests, ordered=False)
+        except BulkWriteError as error:
+            details = error.details
+            if details.get("writeConcernErrors") or any(
+                    e.get("code") != 11000 for e in details.get("writeErrors", [])):
+                raise
+            return False
+        return result.matched_count == replaces
 
     async def due(self, now: datetime, limit: int) -> list[str]:
         """Codes of the deadlines with an alert due at `now`, earliest first: an index range on
@@ -156,6 +177,13 @@ class DeadlineStore:
 
     async def parked_for(self, code: str) -> list[Document]:
         return [doc async for doc in self.parked.find({"record_code": code})]
+
+    async def parked_among(self, codes: Collection[str]) -> set[str]:
+        """Which of these records have parked events, in one query on the index."""
+        if not codes:
+            return set()
+        found = self.parked.find({"record_code": {"$in": sorted(codes)}}, {"record_code": 1, "_id": 0})
+        return {doc["record_code"] async for doc in found}
 
     async def unpark(self, event_id: str) -> None:
         await self.parked.delete_one({"_id": event_id})

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry, Counter
 from pydantic import BaseModel
 from pydantic_core import from_json
-from pymongo.errors import ConnectionFailure, ExecutionTimeout, WTimeoutError
+from pymongo.errors import ConnectionFailure, PyMongoError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -178,10 +178,11 @@ def install_problem_handlers(app: FastAPI, metrics: CollectorRegistry | None = N
                                         request.url.path, exc.errors, exc.headers),
                        exc.status, exc.code)
 
-    @app.exception_handler(ConnectionFailure)
-    @app.exception_handler(WTimeoutError)
-    @app.exception_handler(ExecutionTimeout)
+    @app.exception_handler(PyMongoError)
     async def unavailable(request: Request, exc: Exception) -> JSONResponse:
+        if not (isinstance(exc, ConnectionFailure)
+                or (isinstance(exc, PyMongoError) and exc.timeout)):
+            raise exc  # a defect, not an outage: the server error it is
         # The database did not answer in time: nothing the client sent is wrong, and a retry
         # with the same Idempotency-Key gives the same record or creates it once.
         log.warning("database unavailable", extra={"error": type(exc).__name__,

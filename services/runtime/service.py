@@ -37,6 +37,7 @@ from .consumer import (
     RetryPolicy,
     SourcedHandler,
 )
+from .deadline import DatabaseDeadlineMiddleware
 from .health import health_router, metrics_router, test_clock_router
 from .kafka import EventPublisher, TopicAdmin, build_broker
 from .kafka_access import TopicUse
@@ -277,6 +278,7 @@ class ServiceRuntime:
         app.state.runtime = self
         install_problem_handlers(app, self.metrics)
         document_problems(app, json_paths)
+        app.add_middleware(DatabaseDeadlineMiddleware, seconds=self.settings.mongodb_timeout_s)
         app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes, json_paths=json_paths)
         app.add_middleware(
             OpenTelemetryMiddleware,  # the server span: parent of what the request publishes

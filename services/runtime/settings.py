@@ -57,9 +57,9 @@ class ServiceSettings(BaseSettings):
         pattern=r"^[a-zA-Z0-9._-]*$")
     mongodb_timeout_s: float = Field(
         5.0, gt=0, le=120, validation_alias=AliasChoices("MONGODB_TIMEOUT_S"),
-        description="longest wait for MongoDB: server selection, a majority write's "
-                    "acknowledgement, a socket read; then the request gets 503 and a consumer "
-                    "backs off and retries")
+        description="longest wait for MongoDB: an HTTP request's database calls together "
+                    "(then it gets 503), and each consumer operation (then it backs off and "
+                    "retries)")
     otlp_endpoint: str | None = Field(
         None, validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT"))
     trace_file: str | None = Field(

@@ -17,7 +17,8 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
-    model_validator,
+    ValidationInfo,
+    field_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -90,17 +91,20 @@ class ApplicantIn(_Strict):
     full_name: FullName
     citizen_id: CitizenId
     phone: Phone
-    email: Email | None = None
     address: AddressIn
     preferred_channel: Literal["email", "sms"] = "sms"
     language: Literal["vi", "en"] = "vi"
+    email: Email | None = Field(None, validate_default=True)
+    """After the channel, so that its check can see the channel and name this field."""
 
-    @model_validator(mode="after")
-    def _reachable_on_the_preferred_channel(self) -> ApplicantIn:
-        if self.preferred_channel == "email" and self.email is None:
+    @field_validator("email", mode="after")
+    @classmethod
+    def _reachable_on_the_preferred_channel(cls, email: str | None,
+                                            info: ValidationInfo) -> str | None:
+        if email is None and info.data.get("preferred_channel") == "email":
             raise PydanticCustomError("email_required", "preferred channel is email but no email "
                                       "is given: give applicant.email or prefer sms")
-        return self
+        return email
 
 
 DOCUMENT_NAME_PATTERN = r"^[^\x00-\x1f\x7f-\x9f<>\"\\]+$"

@@ -27,7 +27,7 @@ def _applicant(body: dict[str, Any], **changes: Any) -> dict[str, Any]:
     ({"full_name": "   "}, "applicant.full_name", "empty_name"),
     ({"full_name": "Nguyễn " * 30}, "applicant.full_name", "name_too_long"),
     ({"full_name": "Nguyễn Văn 4n"}, "applicant.full_name", "invalid_name"),
-    ({"preferred_channel": "email", "email": None}, "applicant", "email_required"),
+    ({"preferred_channel": "email", "email": None}, "applicant.email", "email_required"),
 ])
 async def test_invalid_applicant_fields_are_named_each_with_its_own_code(
     intake: Intake, make_application: Callable[..., dict[str, Any]],

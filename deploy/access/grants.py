@@ -82,12 +82,17 @@ def service_grants(service_name: str, use: TopicUse, namespace: str = "") -> set
 
 def department_grants(department_code: str, namespace: str = "") -> set[Grant]:
     """A department reads its assignments and its feedback, writes its updates, and uses groups
-    under its own prefix; nothing of any other department, nothing of the services."""
+    under its own prefix; nothing of any other department, nothing of the services.
+
+    It also reads its updates' dead letters: an update routing cannot even read (no key, a broken
+    binding, a payload off the schema) names no record an `UpdateRefused` could carry, so the
+    message itself, with `dlq-reason`, is how its sender learns why."""
     who = department_principal(department_code)
     routed, updates, feedback = topics.department_topics(department_code)
     return {
         *_topic(who, namespace + routed, "read", "describe"),
         *_topic(who, namespace + feedback, "read", "describe"),
+        *_topic(who, namespace + topics.dead_letter_topic(updates), "read", "describe"),
         *_topic(who, namespace + updates, "write", "describe"),
         Grant(who, "group", "prefixed", namespace + topics.department_group_prefix(department_code), "read"),
     }

@@ -63,6 +63,8 @@ def test_a_department_gets_its_own_topics_and_group_prefix_and_nothing_else() ->
         ("describe", "topic", "literal", "t1.routed.CA-TINH.v2"),
         ("read", "topic", "literal", "t1.feedback.CA-TINH.v1"),
         ("describe", "topic", "literal", "t1.feedback.CA-TINH.v1"),
+        ("read", "topic", "literal", "t1.updates.CA-TINH.v1.dlq"),
+        ("describe", "topic", "literal", "t1.updates.CA-TINH.v1.dlq"),
         ("write", "topic", "literal", "t1.updates.CA-TINH.v1"),
         ("describe", "topic", "literal", "t1.updates.CA-TINH.v1"),
         ("read", "group", "prefixed", "t1.department.CA-TINH."),

@@ -27,7 +27,7 @@ from reference.errors import UnknownProcedure
 from reference.units import Units
 from services.runtime.clock import Clock
 from services.runtime.consumer import Delivery, Incoming, Refusal
-from services.runtime.errors import PoisonMessage
+from services.runtime.errors import PoisonMessage, StateChanged
 from services.runtime.outbox import send_stored, stored_message
 from services.runtime.service import ServiceRuntime
 
@@ -169,7 +169,7 @@ class Dispatcher:
         changes: dict[str, Any] = {"stage": stage_after(update, holding.stage), "last_event_at": last}
         if isinstance(update, CLOSING):
             changes["status"] = "closed"
-        await self._store.apply(doc["_id"], envelope.id, changes, [forward])
+        await self._store.apply(doc, envelope.id, changes, [forward])
         self._gate.labels(outcome="accepted", reason="").inc()
         await self._send([forward], envelope.id)
 
@@ -201,7 +201,7 @@ class Dispatcher:
         messages = [forward, *_caused_by(event_id, self._messages(
             record, decision, kind, now=now, attempt=attempt, version=table.version,
             previous=returned_by))]
-        await self._store.apply(doc["_id"], event_id, {
+        await self._store.apply(doc, event_id, {
             "department": decision.department_code, "attempt": attempt,
             "returned_by": [*doc["returned_by"], returned_by],
             "candidates_left": list(decision.candidates_left), "status": _status(kind),
@@ -235,35 +235,43 @@ class Dispatcher:
         dissolved = {d.code for d in table.departments if not d.active}
         step = f"{REORG}{table.version}"
         moved = 0
-        async for doc in self._store.held_by(dissolved):
-            if step in doc["applied"]:
-                continue
-            successor = successor_for(doc["department"], doc["unit"], table, self._units)
-            kind: Kind = "manual" if successor == MANUAL_QUEUE else "rerouted"
-            decision = Decision(department_code=successor, candidates_left=(),
-                                rule_id="reorganisation",
-                                reason=f"{doc['department']} dissolved in table "
-                                       f"v{table.version}; successor {successor}")
-            record = RecordSubmitted.model_validate(doc["record"])
-            now = self._clock.now()
-            messages = _caused_by(step, self._messages(
-                record, decision, kind, now=now, attempt=int(doc["attempt"]) + 1,
-                version=table.version, previous=doc["department"],
-                ids_from=f"{record.record_code}:{step}"))
-            await self._store.apply(doc["_id"], step, {
-                "department": successor, "attempt": int(doc["attempt"]) + 1,
-                "candidates_left": [], "table_version": table.version, "status": _status(kind),
-                "stage": "assigned", "last_event_at": later(doc.get("last_event_at"), now),
-                "unsent": True,
-            }, messages)
-            self._decisions.labels(decision=kind, department=successor).inc()
-            await self._send(messages, step)
-            await self._store.mark_sent(doc["_id"])
-            moved += 1
+        async for found in self._store.held_by(dissolved):
+            doc: dict[str, Any] | None = found
+            while doc is not None and doc["department"] in dissolved and step not in doc["applied"]:
+                try:
+                    await self._move(doc, table, step)
+                    moved += 1
+                    break
+                except StateChanged:  # a department's update got there first: read it again
+                    doc = await self._store.get(doc["_id"])
         if moved:
             log.info("records moved after a reorganisation",
                      extra={"table_version": table.version, "records": moved})
         return moved
+
+    async def _move(self, doc: dict[str, Any], table: RoutingTable, step: str) -> None:
+        """One record off a dissolved department, to its successor."""
+        successor = successor_for(doc["department"], doc["unit"], table, self._units)
+        kind: Kind = "manual" if successor == MANUAL_QUEUE else "rerouted"
+        decision = Decision(department_code=successor, candidates_left=(),
+                            rule_id="reorganisation",
+                            reason=f"{doc['department']} dissolved in table "
+                                   f"v{table.version}; successor {successor}")
+        record = RecordSubmitted.model_validate(doc["record"])
+        now = self._clock.now()
+        messages = _caused_by(step, self._messages(
+            record, decision, kind, now=now, attempt=int(doc["attempt"]) + 1,
+            version=table.version, previous=doc["department"],
+            ids_from=f"{record.record_code}:{step}"))
+        await self._store.apply(doc, step, {
+            "department": successor, "attempt": int(doc["attempt"]) + 1,
+            "candidates_left": [], "table_version": table.version, "status": _status(kind),
+            "stage": "assigned", "last_event_at": later(doc.get("last_event_at"), now),
+            "unsent": True,
+        }, messages)
+        self._decisions.labels(decision=kind, department=successor).inc()
+        await self._send(messages, step)
+        await self._store.mark_sent(doc["_id"])
 
     # --- messages -----------------------------------------------------------------------------
 

@@ -16,6 +16,8 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from services.runtime.errors import StateChanged
+
 Document = dict[str, Any]
 _DUPLICATE_KEY = 11000
 
@@ -86,12 +88,18 @@ class RouteStore:
             existing = {codes[e["index"]] for e in details.get("writeErrors", [])}
             return set(codes) - existing
 
-    async def apply(self, code: str, event_id: str, changes: Document,
+    async def apply(self, read: Document, event_id: str, changes: Document,
                     messages: list[Document]) -> None:
-        """Store an event's effect and the messages it produced, by `_id`."""
-        await self.routes.update_one({"_id": code}, {
-            "$set": changes,
-            "$push": {"applied": event_id, "outbox": {"$each": messages}}})
+        """Store an event's effect and the messages it produced, if the route is still as it
+        was `read`: same assignment (`attempt`), same stage. Otherwise another path moved it
+        in between (a reorganisation, another instance) and the decision must be taken again
+        on what is stored now: `StateChanged`, which the runtime retries."""
+        stored = await self.routes.update_one(
+            {"_id": read["_id"], "attempt": read["attempt"], "stage": read.get("stage"),
+             "applied": {"$ne": event_id}},
+            {"$set": changes, "$push": {"applied": event_id, "outbox": {"$each": messages}}})
+        if not stored.matched_count:
+            raise StateChanged(f"route {read['_id']} changed while {event_id} was decided")
 
     async def refusal(self, sender: str, event_id: str) -> Document | None:
         return await self.refusals.find_one({"_id": f"{sender}:{event_id}"})

@@ -20,7 +20,14 @@ class PoisonMessage(Exception):
         self.detail = detail
 
 
+class StateChanged(Exception):
+    """The state a decision was made on changed before the decision was stored (another
+    instance, or another path of this one, got there first): deciding again on the new state
+    will pass, so the runtime retries it like an outage."""
+
+
 _TRANSIENT: tuple[type[BaseException], ...] = (
+    StateChanged,
     ConnectionFailure,
     AutoReconnect,
     NetworkTimeout,

@@ -14,7 +14,9 @@ from contracts.department.v2 import AssignedRecord
 from contracts.envelope import decode, encode, headers_dict
 from contracts.records.v1 import RecordRouted
 from services.routing.directory import MANUAL_QUEUE
+from services.routing.store import RouteStore
 from services.routing.tables import shipped_tables
+from services.runtime.errors import StateChanged
 from tests.integration.routing.conftest import (
     UNITS,
     Routing,
@@ -230,3 +232,24 @@ async def test_two_instances_in_one_group_share_the_work_and_route_each_record_o
         assert routed_by(first) > 0 and routed_by(second) > 0
         assert routed_by(first) + routed_by(second) == len(records)
 
+
+
+async def test_a_decision_taken_on_a_route_that_moved_meanwhile_is_not_stored(
+        routing: Routing) -> None:
+    """The gate checks an update against the route it read; a reorganisation (or another
+    instance) moving the record in between must not be overwritten by that check's outcome."""
+    procedure, unit, decision = find_case(
+        routing.table, lambda d: d.department_code != MANUAL_QUEUE and bool(d.candidates_left))
+    record = submitted(procedure, unit)
+    await routing.send(record)
+    await routing.assignments(decision.department_code, 1)
+    store = RouteStore(lambda: routing.runtime.db)
+    read = await store.get(record.record_code)
+    assert read is not None and read["stage"] == "assigned"
+    await routing.send(RecordAccepted(record_code=record.record_code,
+                                      department_code=decision.department_code))
+    await routing.updates(1)  # the acceptance is stored: stage and applied ids moved on
+    moved = await store.get(record.record_code)
+    with pytest.raises(StateChanged):
+        await store.apply(read, "stale-decision", {"department": "SO-XAY-DUNG"}, [])
+    assert await store.get(record.record_code) == moved

@@ -34,10 +34,11 @@ def create_app(settings: IntakeSettings | None = None, clock: Clock | None = Non
     watch_calendar(runtime, calendar)
     applications = Applications(store, relay, load_catalog(), load_units(), calendar,
                                 runtime.clock, runtime.metrics,
-                                settings.lookup_key.get_secret_value().encode())
+                                [key.get_secret_value().encode() for key in
+                                 (settings.lookup_key, *settings.lookup_retired_keys)])
     runtime.declare_topics(topics.RECORDS_SUBMITTED)
-    runtime.subscribe([topics.RECORDS_ROUTED, topics.DEPARTMENT_UPDATES, topics.SLA_ALERTS],
-                      TrackingHandler(store))
+    runtime.subscribe_batch([topics.RECORDS_ROUTED, topics.DEPARTMENT_UPDATES, topics.SLA_ALERTS],
+                            TrackingHandler(store))
     runtime.on_start(store.create_indexes)
     runtime.run_in_background(relay.run)
     app = runtime.asgi(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from opentelemetry import trace
@@ -55,8 +56,8 @@ def unknown_record(code: str, by_secret: bool) -> Problem:
 class Applications:
     def __init__(self, store: RecordStore, relay: OutboxRelay, catalog: Catalog, units: Units,
                  calendar: WorkingCalendar, clock: Clock, metrics: CollectorRegistry,
-                 lookup_key: bytes) -> None:
-        self._lookup_key = lookup_key
+                 lookup_keys: Sequence[bytes]) -> None:
+        self._lookup_key, *self._retired_keys = lookup_keys
         self._store = store
         self._relay = relay
         self._catalog = catalog
@@ -140,7 +141,9 @@ class Applications:
             "receipt": response.receipt.model_copy(update={"lookup_secret": secret})})
 
     def secret_matches(self, code: str, given: str) -> bool:
-        return lookup_secret_matches(self._lookup_key, code, given)
+        """Under the current key or a retired one: a receipt outlives a key rotation."""
+        return any(lookup_secret_matches(key, code, given)
+                   for key in (self._lookup_key, *self._retired_keys))
 
     def _replay(self, stored: Stored, digest: str) -> Submitted:
         if stored.fingerprint != digest:

@@ -24,7 +24,11 @@ class IntakeSettings(ServiceSettings):
                     "accepted application fits in its records.submitted event")
     lookup_key: SecretStr = Field(
         SecretStr(""), description="the key receipts' lookup secrets are derived from (at least "
-                                   "32 characters; changing it voids the printed secrets)")
+                                   "32 characters)")
+    lookup_retired_keys: list[SecretStr] = Field(
+        default_factory=list,
+        description="earlier lookup keys, still accepted so that receipts printed under them "
+                    "keep working after a rotation (a JSON list); new receipts use lookup_key")
     relay_batch_size: int = Field(200, ge=1, le=5000)
     relay_lease_s: float = Field(30.0, gt=0, description="how long a relay holds unsent events")
     relay_sweep_s: float = Field(

@@ -17,7 +17,9 @@ from contracts.department.v1 import RecordAccepted
 from contracts.envelope import Envelope, EventPayload, headers_dict
 from contracts.records.v1 import RecordRouted
 from contracts.sla.v1 import ApologyDue
+from services.intake.app import create_app
 from services.intake.domain import lookup_secret
+from services.intake.settings import IntakeSettings
 from tests.endpoints import Endpoints
 from tests.integration.intake.conftest import Intake
 from tests.kafka_io import read_topic
@@ -107,3 +109,22 @@ async def test_the_applicant_tracks_with_the_receipts_secret_which_is_stored_now
                                              unknown_code)})
         assert wrong.status_code == unknown.status_code == 404
         assert wrong.json()["detail"] == unknown.json()["detail"]
+
+
+async def test_a_receipt_printed_before_a_key_rotation_still_tracks_while_its_key_is_retired(
+        intake: Intake, make_settings: Callable[..., Any],
+        make_application: Callable[..., dict[str, Any]]) -> None:
+    answer = await intake.submit(make_application())
+    code, printed = answer.json()["record_code"], answer.json()["receipt"]["lookup_secret"]
+    old = intake.settings.lookup_key.get_secret_value()
+    new = "rotated-" + old
+
+    async def seen_with(**keys: Any) -> int:
+        app = create_app(make_settings(IntakeSettings, lookup_key=new, **keys))
+        async with app.router.lifespan_context(app), httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://i") as citizen:
+            answer = await citizen.get(f"/records/{code}", headers={"X-Lookup-Secret": printed})
+            return answer.status_code
+
+    assert await seen_with(lookup_retired_keys=[old]) == 200
+    assert await seen_with() == 404  # the old key dropped: its receipts no longer open

@@ -12,12 +12,12 @@ services share one outbox in the runtime.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
@@ -115,14 +115,19 @@ class RecordStore:
     async def get(self, code: str) -> Document | None:
         return await self.records.find_one({"_id": code}, {"outbox": 0, "application": 0})
 
-    async def add_tracking(self, code: str, entry: Document) -> bool | None:
-        """Append a tracking entry once: None if the record is unknown, False if already there."""
-        added = await self.records.update_one(
-            {"_id": code, "tracking.event_id": {"$ne": entry["event_id"]}},
-            {"$push": {"tracking": entry}})
-        if added.modified_count:
-            return True
-        return False if await self.records.find_one({"_id": code}, {"_id": 1}) else None
+    async def add_tracking(self, entries: Sequence[tuple[str, Document]]) -> set[str]:
+        """Append tracking entries, each once and in the given order, in one bulk write; the
+        codes of records intake does not know (their entries were not added)."""
+        if not entries:
+            return set()
+        result = await self.records.bulk_write([
+            UpdateOne({"_id": code, "tracking.event_id": {"$ne": entry["event_id"]}},
+                      {"$push": {"tracking": entry}}) for code, entry in entries], ordered=True)
+        codes = {code for code, _ in entries}
+        if result.matched_count == len(entries):
+            return set()
+        found = self.records.find({"_id": {"$in": sorted(codes)}}, {"_id": 1})
+        return codes - {doc["_id"] async for doc in found}
 
     # --- outbox -------------------------------------------------------------------------------
 

@@ -149,11 +149,17 @@ class Sinks:
     http_port: int = 0
     _servers: list[asyncio.Server] = field(default_factory=list, repr=False)
     _writers: set[asyncio.StreamWriter] = field(default_factory=set, repr=False)
+    _sessions: list[SMTP] = field(default_factory=list, repr=False)
 
     async def start(self) -> Sinks:
         loop = asyncio.get_running_loop()
-        smtp = await loop.create_server(
-            lambda: SMTP(_Mailbox(self.outbox), hostname="127.0.0.1", loop=loop), "127.0.0.1", 0)
+
+        def session() -> SMTP:
+            smtp = SMTP(_Mailbox(self.outbox), hostname="127.0.0.1", loop=loop)
+            self._sessions.append(smtp)
+            return smtp
+
+        smtp = await loop.create_server(session, "127.0.0.1", 0)
         http = await asyncio.start_server(lambda r, w: _http(self.outbox, r, w, self._writers),
                                           "127.0.0.1", 0)
         self._servers = [smtp, http]
@@ -167,6 +173,10 @@ class Sinks:
             server.close()
         for writer in list(self._writers):
             writer.close()
+        for smtp in self._sessions:  # the notifier keeps its SMTP connections open
+            if smtp.transport is not None:
+                smtp.transport.close()
+        self._sessions = []
         self._servers = []
         await asyncio.sleep(0.1)
 

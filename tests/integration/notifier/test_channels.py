@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import hmac
 
@@ -74,6 +75,16 @@ async def test_email_is_delivered_in_utf8_with_a_stable_message_id(smtp_server: 
     body = received.get_body(("plain",))
     assert body is not None
     assert "Hồ sơ của ông/bà đã được tiếp nhận." in body.get_content()
+
+
+async def test_a_line_break_in_a_subject_cannot_add_a_header(smtp_server: MailServer) -> None:
+    forged = dataclasses.replace(MESSAGE, subject="Kết quả\r\nBcc: evil@evil.test")
+    result = await mail(smtp_server.port).send(EMAIL, forged, reference=REFERENCE)
+    assert result.verdict == "delivered", result
+    [received] = smtp_server.messages
+    assert smtp_server.handler.recipients == [EMAIL]
+    assert received["Bcc"] is None
+    assert "Bcc: evil@evil.test" in received["Subject"]  # still the subject's own text
 
 
 async def test_emails_share_open_connections_and_a_failed_one_is_replaced(

@@ -55,10 +55,6 @@ class RecordStore:
     def codes(self) -> AsyncCollection[Document]:
         return self._db()["record_codes"]
 
-    @property
-    def keys(self) -> AsyncCollection[Document]:
-        return self._db()["idempotency_keys"]
-
     async def create_indexes(self) -> None:
         await self.records.create_index([("idempotency_key", ASCENDING)], unique=True)
         await self.records.create_index([("outbox_pending", ASCENDING),
@@ -83,34 +79,24 @@ class RecordStore:
     # --- records and idempotency --------------------------------------------------------------
 
     async def find_by_key(self, key: str) -> Stored | None:
-        entry = await self.keys.find_one({"_id": key})
-        if entry is None:
-            return None
-        doc = await self.records.find_one({"_id": entry["record_code"]},
+        """The record an Idempotency-Key created, by the records' unique index on the key."""
+        doc = await self.records.find_one({"idempotency_key": key},
                                           {"fingerprint": 1, "response": 1})
         return Stored(doc["fingerprint"], doc["response"]) if doc else None
 
     async def insert(self, record: Document) -> Stored | None:
-        """Insert a new record; if its idempotency key won a race elsewhere, return that one."""
-        key = record["idempotency_key"]
+        """Insert a new record; if its idempotency key won a race elsewhere, return that one.
+
+        The key lives in the record itself (unique index), so the record and its key are one
+        durable write: no state where one exists without the other."""
         try:
             await self.records.insert_one(record)
-        except DuplicateKeyError:
-            # Rare: a concurrent retry, or a crash before the key entry below was written.
-            doc = await self.records.find_one({"idempotency_key": key},
-                                              {"fingerprint": 1, "response": 1})
-            if doc is None:
+        except DuplicateKeyError:  # a concurrent retry with the same key got there first
+            stored = await self.find_by_key(record["idempotency_key"])
+            if stored is None:
                 raise
-            await self._remember_key(key, doc["_id"])
-            return Stored(doc["fingerprint"], doc["response"])
-        await self._remember_key(key, record["_id"])
+            return stored
         return None
-
-    async def _remember_key(self, key: str, code: str) -> None:
-        try:
-            await self.keys.insert_one({"_id": key, "record_code": code})
-        except DuplicateKeyError:
-            pass
 
     async def get(self, code: str) -> Document | None:
         return await self.records.find_one({"_id": code}, {"outbox": 0, "application": 0})

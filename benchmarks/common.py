@@ -10,7 +10,7 @@ import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -138,27 +138,55 @@ class Posted:
 
 
 async def post_applications(base_url: str, bodies: list[dict[str, Any]], concurrency: int,
-                            headers: dict[str, str], request_timeout_s: float = 120) -> list[Posted]:
-    """POST every body to intake with `concurrency` requests in flight, each with its own key."""
-    queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-    for body in bodies:
-        queue.put_nowait(body)
+                            headers: dict[str, str], request_timeout_s: float = 120,
+                            rate: float | None = None) -> list[Posted]:
+    """POST every body to intake, each with its own key: with `concurrency` requests in flight
+    (closed loop: each client sends its next once answered), or, given `rate`, the i-th at
+    i / rate seconds from the start whatever the answers (open loop, as citizens arrive), on
+    at most `concurrency` connections."""
     posted: list[Posted] = []
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=base_url, timeout=request_timeout_s, limits=limits,
                                  headers=headers) as client:
+        async def post(body: dict[str, Any], at: float) -> None:
+            try:
+                response = await client.post("/applications", json=body,
+                                             headers={"Idempotency-Key": str(uuid.uuid4())})
+            except httpx.HTTPError:
+                posted.append(Posted(at, time.perf_counter() - at, 0, None))
+                return
+            code = response.json().get("record_code") if response.status_code == 201 else None
+            posted.append(Posted(at, time.perf_counter() - at, response.status_code, code))
+
+        if rate is not None:
+            await open_loop(len(bodies), rate, lambda i, at: post(bodies[i], at))
+            return posted
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        for body in bodies:
+            queue.put_nowait(body)
+
         async def worker() -> None:
             while not queue.empty():
-                body = queue.get_nowait()
-                at = time.perf_counter()
-                try:
-                    response = await client.post("/applications", json=body,
-                                                 headers={"Idempotency-Key": str(uuid.uuid4())})
-                except httpx.HTTPError:
-                    posted.append(Posted(at, time.perf_counter() - at, 0, None))
-                    continue
-                code = response.json().get("record_code") if response.status_code == 201 else None
-                posted.append(Posted(at, time.perf_counter() - at, response.status_code, code))
+                await post(queue.get_nowait(), time.perf_counter())
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
     return posted
+
+
+async def open_loop(n: int, rate: float,
+                    send: Callable[[int, float], Coroutine[Any, Any, None]]) -> None:
+    """Start send(i, at) for i in 0..n-1 at i / rate seconds from now, each without waiting for
+    the ones before it; `at` is the scheduled instant (perf_counter), so a late start counts in
+    the latency (no coordinated omission). Returns when every send has returned."""
+    start = time.perf_counter()
+    running: set[asyncio.Task[None]] = set()
+    for i in range(n):
+        at = start + i / rate
+        delay = at - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        task = asyncio.create_task(send(i, at))
+        running.add(task)
+        task.add_done_callback(running.discard)
+    while running:
+        await asyncio.gather(*list(running))

@@ -76,6 +76,7 @@ from .common import (
     BenchEndpoints,
     cpu_seconds,
     endpoints,
+    open_loop,
     peak_rss_mib,
     percentile,
     post_applications,
@@ -169,9 +170,11 @@ async def watch(consumer: Any, found: Watch, stop: asyncio.Event, sample_topic: 
 
 
 async def submit(base_url: str, bodies: list[dict[str, Any]], concurrency: int,
-                 headers: dict[str, str]) -> tuple[dict[str, float], Counter[int]]:
-    """POST every body; the record code of each accepted one → perf_counter just before its POST."""
-    posted = await post_applications(base_url, bodies, concurrency, headers)
+                 headers: dict[str, str], rate: float | None
+                 ) -> tuple[dict[str, float], Counter[int]]:
+    """POST every body; the record code of each accepted one → perf_counter just before its POST
+    (open loop: the instant it was due)."""
+    posted = await post_applications(base_url, bodies, concurrency, headers, rate=rate)
     return ({p.record_code: p.at for p in posted if p.record_code is not None},
             Counter(p.status for p in posted))
 
@@ -230,7 +233,7 @@ async def pipeline(args: argparse.Namespace, ends: BenchEndpoints, run: str) -> 
             watching = asyncio.create_task(watch(watcher, found, stop, submitted_topic))
             print(f"pipeline: submitting {args.n:,} applications", flush=True)
             started, statuses = await submit(fleet.running["intake"].base_url, bodies, args.concurrency,
-                                             ends.headers("portal"))
+                                             ends.headers("portal"), args.rate)
             codes = set(started)
             notified: dict[str, float] = {}
             seen = 0
@@ -272,9 +275,10 @@ async def pipeline(args: argparse.Namespace, ends: BenchEndpoints, run: str) -> 
 
 
 async def produce(kafka: KafkaAccess, topic: str, n: int, sample: tuple[bytes, Headers],
-                  concurrency: int) -> dict[str, float]:
+                  concurrency: int, rate: float | None) -> dict[str, float]:
     """N copies of the sample, by `concurrency` senders each waiting for the broker (as the HTTP
-    clients wait for intake); key → perf_counter just before its send."""
+    clients wait for intake), or at `rate` per second as the clients send in the open loop;
+    key → perf_counter just before its send (open loop: the instant it was due)."""
     producer = AIOKafkaProducer(**kafka.client_options(), acks="all", enable_idempotence=True)
     await producer.start()
     started: dict[str, float] = {}
@@ -287,8 +291,16 @@ async def produce(kafka: KafkaAccess, topic: str, n: int, sample: tuple[bytes, H
             started[key] = time.perf_counter()
             await producer.send_and_wait(topic, value, key=key.encode(), headers=headers)
 
+    async def due(i: int, at: float) -> None:
+        key = f"REF.{i:06d}"
+        started[key] = at
+        await producer.send_and_wait(topic, value, key=key.encode(), headers=headers)
+
     try:
-        await asyncio.gather(*(sender() for _ in range(concurrency)))
+        if rate is not None:
+            await open_loop(n, rate, due)
+        else:
+            await asyncio.gather(*(sender() for _ in range(concurrency)))
     finally:
         await producer.stop()
     return started
@@ -333,7 +345,8 @@ async def reference(args: argparse.Namespace, kafka: KafkaAccess, run: str, mode
         watching = asyncio.create_task(watch(watcher, found, stop, ""))
         print(f"reference ({mode}): producing {args.n:,} messages", flush=True)
         cpu_before = {name: cpu_seconds(stage.pid) for name, stage in stages.items()}
-        started = await produce(kafka, namespace + "in", args.n, sample, args.concurrency)
+        started = await produce(kafka, namespace + "in", args.n, sample, args.concurrency,
+                                args.rate)
         deadline = time.perf_counter() + args.limit_s
         while time.perf_counter() < deadline:
             if all(started.keys() <= found.first.get(name, {}).keys() for name in watched):
@@ -402,7 +415,9 @@ def report(args: argparse.Namespace, services: Figures, references: dict[str, Fi
     statuses: Counter[int] = services.extra["statuses"]
     value, headers = services.extra["sample"]
     header_bytes = sum(len(k) + len(v) for k, v in headers)
-    print(f"\nmachine: {os.cpu_count()} cores; N = {args.n:,}; {args.concurrency} concurrent clients; "
+    arrivals = (f"open loop at {args.rate:g}/s on at most {args.concurrency} connections"
+                if args.rate else f"{args.concurrency} concurrent clients")
+    print(f"\nmachine: {os.cpu_count()} cores; N = {args.n:,}; {arrivals}; "
           f"message {len(value):,} B value + {header_bytes:,} B headers")
     print("pipeline: intake, routing, sla_monitor, notifier as separate processes")
     print(f"  accepted             {statuses.get(201, 0):,}/{args.n:,} "
@@ -445,7 +460,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.pipeline", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=1000, help="applications submitted")
-    parser.add_argument("--concurrency", type=int, default=16, help="concurrent HTTP clients (and senders)")
+    parser.add_argument("--concurrency", type=int, default=16,
+                        help="concurrent HTTP clients (and senders); with --rate, the most "
+                             "connections in flight")
+    parser.add_argument("--rate", type=float, default=None,
+                        help="open loop: applications (and reference messages) per second, sent "
+                             "on schedule whatever the answers; latencies then are those of a "
+                             "system at that load, not of a queue")
     parser.add_argument("--fold-s", type=float, default=0.2, help="the notifier's fold window")
     parser.add_argument("--limit-s", type=float, default=900, help="give up waiting after this long")
     parser.add_argument("--sla-wait-s", type=float, default=60,

@@ -122,6 +122,8 @@ async def test_forged_and_untimely_updates_go_back_to_their_sender_and_change_no
     resolved = RecordResolved(record_code=code, department_code=holder, result_summary="Xong",
                               electronic_result=True)
     await routing.send(RecordAccepted(record_code=code, department_code=other))  # not its record
+    await routing.send(RecordReturnedMisrouted(record_code=code, department_code=other,
+                                               reason="not ours"))  # a forged return
     await routing.send(RecordAccepted(record_code="000.00.21.H40-200101-0001",
                                       department_code=other))  # never routed
     await routing.send(RecordAccepted(record_code=code, department_code=holder),
@@ -131,9 +133,9 @@ async def test_forged_and_untimely_updates_go_back_to_their_sender_and_change_no
                        at=now + timedelta(hours=1))
     await routing.send(RecordAccepted(record_code=code, department_code=holder),
                        at=assigned.data.routed_at - timedelta(seconds=1))
-    refused = await routing.feedback(other, 3) + await routing.feedback(holder, 3)
+    refused = await routing.feedback(other, 4) + await routing.feedback(holder, 3)
     assert sorted(r.reason for r in refused) == [
-        "before_last_event", "from_the_future", "not_allowed_now", "not_holder",
+        "before_last_event", "from_the_future", "not_allowed_now", "not_holder", "not_holder",
         "sender_mismatch", "unknown_record"]
     assert all(r.detail for r in refused)
     good = await routing.send(RecordAccepted(record_code=code, department_code=holder))
@@ -146,6 +148,8 @@ async def test_forged_and_untimely_updates_go_back_to_their_sender_and_change_no
     topic = routing.settings.topic(topics.DEPARTMENT_UPDATES)
     assert [m.value for m in (await held(routing.endpoints.kafka,
                                          [topic]))[topic]] == [encode(good).value]
+    decisions = routing.settings.topic(topics.RECORDS_ROUTED)  # the forged return moved nothing
+    assert len((await held(routing.endpoints.kafka, [decisions]))[decisions]) == 1
 
 
 async def test_publishing_the_reform_moves_records_held_by_district_committees_exactly_once(

@@ -6,8 +6,7 @@ no transaction), so an accepted application can never exist without its pending 
 What must happen once under concurrency is decided by the database in one operation: a record
 code by an atomic `$inc` of its unit's daily counter, a record by the unique index on its
 idempotency key, a tracking entry by a conditional `$push`, a relay's lease by
-`find_one_and_update`. The outbox's sent markers are still one insert per event; they go when the
-services share one outbox in the runtime.
+`find_one_and_update`, the events that went out by one bulk update of their records.
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ from typing import Any
 from pymongo import ASCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import DuplicateKeyError
 
 Document = dict[str, Any]
 
@@ -117,28 +116,28 @@ class RecordStore:
 
     # --- outbox -------------------------------------------------------------------------------
 
-    @property
-    def sent(self) -> AsyncCollection[Document]:
-        return self._db()["outbox_sent"]
-
     async def record_sent(self, messages: list[OutboxMessage]) -> None:
-        """Note that these events went out: one marker insert each (no scan, no update)."""
+        """Note on each record that these events went out, in one bulk write; a record whose
+        events are all out stops being pending, so no sweep reads it again."""
         if not messages:
             return
-        try:
-            await self.sent.insert_many(
-                [{"_id": f"{m.record_code}:{m.seq}"} for m in messages], ordered=False)
-        except BulkWriteError as error:  # markers a crashed earlier run wrote already
-            if any(e.get("code") != 11000 for e in error.details.get("writeErrors", [])):
-                raise
+        sent: dict[str, list[int]] = {}
+        for message in messages:
+            sent.setdefault(message.record_code, []).append(message.seq)
+        await self.records.bulk_write([UpdateOne({"_id": code}, [
+            {"$set": {"outbox_sent": {"$setUnion": [{"$ifNull": ["$outbox_sent", []]}, seqs]}}},
+            {"$set": {"outbox_pending": {"$lt": [{"$size": "$outbox_sent"},
+                                                 {"$size": "$outbox"}]}}},
+        ]) for code, seqs in sent.items()], ordered=False)
 
     async def unsent_messages(self, code: str) -> list[OutboxMessage]:
-        """A record's events without a sent marker; a record with none left stops being pending."""
-        doc = await self.records.find_one({"_id": code}, {"outbox": 1})
+        """A record's events not noted as sent (one read); a record with none left stops
+        being pending."""
+        doc = await self.records.find_one({"_id": code}, {"outbox": 1, "outbox_sent": 1})
         if doc is None:
             return []
-        unsent = [_message(code, entry) for entry in doc["outbox"]
-                  if await self.sent.find_one({"_id": f"{code}:{entry['seq']}"}) is None]
+        done = set(doc.get("outbox_sent", []))
+        unsent = [_message(code, entry) for entry in doc["outbox"] if entry["seq"] not in done]
         if not unsent:
             await self.records.update_one({"_id": code}, {"$set": {"outbox_pending": False}})
         return unsent

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable
 from typing import Any
@@ -110,8 +111,24 @@ class TopicAdmin:
                 raise RuntimeError(f"cannot create topic {topic}: error {code} {message}")
             created.add(topic)
         if created:
+            await self._until_led(client, sorted(created))
             log.info("created topics", extra={"topics": sorted(created)})
         return created
+
+    async def _until_led(self, client: AIOKafkaAdminClient, topics: list[str],
+                         within_s: float = 10.0) -> None:
+        """Wait until every partition of new topics has a leader. A first send before that
+        meets NotLeaderForPartition, and aiokafka's idempotent producer can turn the retries
+        of such sends into OutOfOrderSequenceNumber, which stops its sender for good."""
+        deadline = asyncio.get_running_loop().time() + within_s
+        while asyncio.get_running_loop().time() < deadline:
+            described = await client.describe_topics(topics)
+            if all(topic["error_code"] == 0 and topic["partitions"]
+                   and all(p["leader"] >= 0 for p in topic["partitions"])
+                   for topic in described):
+                return
+            await asyncio.sleep(0.1)
+        log.warning("new topics still without a leader", extra={"topics": topics})
 
     async def _connected(self) -> AIOKafkaAdminClient:
         if self._client is None:

@@ -30,7 +30,10 @@ async def test_routing_killed_mid_stream_routes_every_record_once(
     fleet = ServiceFleet({"KAFKA_BOOTSTRAP_SERVERS": endpoints.kafka_bootstrap_servers,
                           "MONGODB_URI": endpoints.mongodb_uri, "MOTCUA_TOPIC_NAMESPACE": namespace,
                           "MOTCUA_ENVIRONMENT": "test", "ROUTING_MONGODB_DATABASE": f"t{unique}_routing",
-                          "LOG_LEVEL": "WARNING", **TEST_CLOCK_ENV}, tmp_path / "logs",
+                          "LOG_LEVEL": "WARNING",
+                          # Small batches: with the default 500 the whole stream could be routed
+                          # in two batches before the kill, and nothing would be interrupted.
+                          "KAFKA_BATCH_MAX_RECORDS": "20", **TEST_CLOCK_ENV}, tmp_path / "logs",
                          names=("routing",), authority=endpoints.authority, issuer=endpoints.issuer)
     admin = endpoints.kafka
     routed_topic = namespace + topics.RECORDS_ROUTED

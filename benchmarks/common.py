@@ -179,14 +179,11 @@ async def open_loop(n: int, rate: float,
     the ones before it; `at` is the scheduled instant (perf_counter), so a late start counts in
     the latency (no coordinated omission). Returns when every send has returned."""
     start = time.perf_counter()
-    running: set[asyncio.Task[None]] = set()
+    tasks: list[asyncio.Task[None]] = []
     for i in range(n):
         at = start + i / rate
         delay = at - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        task = asyncio.create_task(send(i, at))
-        running.add(task)
-        task.add_done_callback(running.discard)
-    while running:
-        await asyncio.gather(*list(running))
+        tasks.append(asyncio.create_task(send(i, at)))
+    await asyncio.gather(*tasks)

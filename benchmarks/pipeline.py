@@ -285,20 +285,18 @@ async def produce(kafka: KafkaAccess, topic: str, n: int, sample: tuple[bytes, H
     keys = iter(range(n))
     value, headers = sample
 
-    async def sender() -> None:
-        for i in keys:
-            key = f"REF.{i:06d}"
-            started[key] = time.perf_counter()
-            await producer.send_and_wait(topic, value, key=key.encode(), headers=headers)
-
-    async def due(i: int, at: float) -> None:
+    async def send(i: int, at: float) -> None:
         key = f"REF.{i:06d}"
         started[key] = at
         await producer.send_and_wait(topic, value, key=key.encode(), headers=headers)
 
+    async def sender() -> None:
+        for i in keys:
+            await send(i, time.perf_counter())
+
     try:
         if rate is not None:
-            await open_loop(n, rate, due)
+            await open_loop(n, rate, send)
         else:
             await asyncio.gather(*(sender() for _ in range(concurrency)))
     finally:

@@ -57,7 +57,9 @@ class Applications:
     def __init__(self, store: RecordStore, relay: OutboxRelay, catalog: Catalog, units: Units,
                  calendar: WorkingCalendar, clock: Clock, metrics: CollectorRegistry,
                  lookup_keys: Sequence[bytes]) -> None:
-        self._lookup_key, *self._retired_keys = lookup_keys
+        self._lookup_keys = tuple(lookup_keys)
+        """The current key (receipts are issued under it) first, then the retired ones."""
+        self._lookup_key = self._lookup_keys[0]
         self._store = store
         self._relay = relay
         self._catalog = catalog
@@ -142,8 +144,7 @@ class Applications:
 
     def secret_matches(self, code: str, given: str) -> bool:
         """Under the current key or a retired one: a receipt outlives a key rotation."""
-        return any(lookup_secret_matches(key, code, given)
-                   for key in (self._lookup_key, *self._retired_keys))
+        return any(lookup_secret_matches(key, code, given) for key in self._lookup_keys)
 
     def _replay(self, stored: Stored, digest: str) -> Submitted:
         if stored.fingerprint != digest:

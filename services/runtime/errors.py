@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import asyncio
 
-from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError, NotLeaderForPartitionError
+from aiokafka.errors import (
+    KafkaConnectionError,
+    KafkaError,
+    KafkaTimeoutError,
+    NotLeaderForPartitionError,
+    OutOfOrderSequenceNumber,
+    ProducerClosed,
+    ProducerFenced,
+)
 from pymongo.errors import AutoReconnect, ConnectionFailure, NetworkTimeout, PyMongoError
 
 
@@ -34,6 +42,11 @@ _TRANSIENT: tuple[type[BaseException], ...] = (
     KafkaConnectionError,
     KafkaTimeoutError,
     NotLeaderForPartitionError,
+    # A producer whose sender stopped fails every send with one of these until the runtime's
+    # ProducerKeeper has put a new producer in its place.
+    OutOfOrderSequenceNumber,
+    ProducerFenced,
+    ProducerClosed,
     TimeoutError,
     asyncio.TimeoutError,
     ConnectionError,
@@ -44,6 +57,8 @@ def is_transient(error: BaseException) -> bool:
     """True when retrying the same message later can succeed (a dependency was unavailable)."""
     if isinstance(error, _TRANSIENT):
         return True
+    if isinstance(error, KafkaError):
+        return bool(error.retriable)  # the broker's own verdict (leader moved, replicas short)
     if isinstance(error, PyMongoError):
         return bool(getattr(error, "has_error_label", lambda _: False)("RetryableWriteError"))
     return False

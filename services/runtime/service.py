@@ -42,6 +42,7 @@ from .health import health_router, metrics_router, test_clock_router
 from .kafka import EventPublisher, TopicAdmin, build_broker
 from .kafka_access import TopicUse
 from .problems import CHASSIS_PATHS, BodyLimitMiddleware, document_problems, install_problem_handlers
+from .producer import ProducerKeeper
 from .settings import ServiceSettings
 from .telemetry import build_tracer_provider
 
@@ -91,6 +92,7 @@ class ServiceRuntime:
         self.authenticator = Authenticator(settings.auth_issuer, settings.auth_audience,
                                            settings.auth_jwks_url, settings.auth_roles_claim)
         self.metrics = CollectorRegistry()
+        self.producer_keeper = ProducerKeeper(self.broker, self.metrics)
         self._topics: set[str] = set()
         self.topic_use = TopicUse()
         """What this service does on the broker, recorded as it is composed: its ACLs are
@@ -235,6 +237,7 @@ class ServiceRuntime:
         for hook in self._on_start:
             await hook()
         await self.broker.start()
+        self.producer_keeper.watch()
         self._tasks = [asyncio.create_task(loop(), name=getattr(loop, "__qualname__", "loop"))
                        for loop in self._loops]
         self.started = True
@@ -249,6 +252,7 @@ class ServiceRuntime:
             _, running = await asyncio.wait(self._tasks, timeout=self.settings.graceful_timeout_s)
             for task in running:
                 log.error("background loop did not stop", extra={"loop": task.get_name()})
+        await self.producer_keeper.close()
         # Bounded: a dependency that is gone must not keep the process from exiting.
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.broker.stop(), self.settings.graceful_timeout_s + 5)

@@ -246,3 +246,43 @@ async def test_topics_are_created_once_with_the_contract_partitions(
     assert described[settings.topic(topics.RECORDS_SUBMITTED)] == 6
     assert described[settings.topic(topics.department_topic("UBND-X-27280"))] == 3
     assert described[settings.topic(topics.RECORDS_SUBMITTED) + ".dlq"] == 1
+
+
+async def test_a_producer_that_can_no_longer_send_is_replaced_and_nothing_is_dead_lettered(
+    make_settings: Callable[..., Any], runtimes: list[ServiceRuntime], endpoints: Endpoints
+) -> None:
+    """aiokafka's producer fails every later send once its sequence is broken; the runtime
+    retries the message and replaces the producer instead of dead-lettering good messages."""
+    from aiokafka.errors import OutOfOrderSequenceNumber
+
+    settings: RoutingSettings = make_settings(RoutingSettings)
+    forwarder = ServiceRuntime(settings)
+    forwarder.declare_topics(topics.RECORDS_ROUTED)
+
+    async def forward(envelope: Envelope[Any]) -> None:
+        await forwarder.publisher.publish(envelope, topic=topics.RECORDS_ROUTED)
+
+    forwarder.subscribe(topics.DEPARTMENT_UPDATES, forward,
+                        retry=RetryPolicy(initial_delay_s=0.01, max_delay_s=0.05, unexpected_attempts=2))
+    await forwarder.start()
+    runtimes.append(forwarder)
+    sender = ServiceRuntime(make_settings(IntakeSettings))
+    sender.declare_topics(topics.DEPARTMENT_UPDATES)
+    await sender.start()
+    runtimes.append(sender)
+
+    first, second = accepted(note="một"), accepted(note="hai")
+    await sender.publisher.publish(first)
+    [out] = await read_topic(endpoints.kafka, settings.topic(topics.RECORDS_ROUTED), count=1)
+    assert headers_dict(out.headers)["ce_id"] == first.id
+
+    broken = forwarder.producer_keeper.current
+    broken._message_accumulator.fail_all(OutOfOrderSequenceNumber())  # every later send fails
+    await sender.publisher.publish(second)
+    routed = await read_topic(endpoints.kafka, settings.topic(topics.RECORDS_ROUTED), count=2)
+    assert [headers_dict(r.headers)["ce_id"] for r in routed] == [first.id, second.id]
+    assert forwarder.producer_keeper.replacements == 1
+    assert forwarder.producer_keeper.current is not broken
+    with pytest.raises(AssertionError, match="expected 1 records"):
+        await read_topic(endpoints.kafka,
+                         settings.topic(topics.DEPARTMENT_UPDATES) + ".dlq", count=1, timeout=3)

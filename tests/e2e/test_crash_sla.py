@@ -158,7 +158,7 @@ async def test_sla_monitor_killed_while_firing_sends_every_alert_once_in_effect(
         deliveries = await escalation_deliveries(services.running["notifier"].base_url, codes,
                                                  staff)
     finally:
-        services.stop_all()
+        await asyncio.to_thread(services.stop_all)  # the sinks answer from this loop meanwhile
         await sinks.stop()
         await drop_databases(endpoints, unique)
 

@@ -127,7 +127,7 @@ async def test_a_part_killed_three_times_while_applications_stream_loses_nothing
         finally:
             await client.close()
     finally:
-        services.stop_all()
+        await asyncio.to_thread(services.stop_all)  # the sinks answer from this loop meanwhile
         await sinks.stop()
         stack.stop()
 

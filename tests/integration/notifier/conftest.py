@@ -50,6 +50,14 @@ class MailHandler:
         """The client end (address, port) each accepted message came from: its connection."""
         self.delay_s = delay_s
         """How long each accepted message takes (a slow server, so a kill lands mid-batch)."""
+        self.quit_delay_s = 0.0
+        """How long the server takes to answer QUIT (one that hangs at goodbye)."""
+        self.quits = 0
+
+    async def handle_QUIT(self, server: SMTP, session: Session, envelope: SmtpEnvelope) -> str:
+        self.quits += 1
+        await asyncio.sleep(self.quit_delay_s)
+        return "221 Bye"
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: SmtpEnvelope, address: str,
                           rcpt_options: list[str]) -> str:

@@ -102,6 +102,20 @@ async def test_emails_share_open_connections_and_a_failed_one_is_replaced(
     assert len(set(smtp_server.handler.peers)) <= 3
 
 
+async def test_closing_says_goodbye_on_every_connection_without_waiting_on_a_silent_server(
+        smtp_server: MailServer) -> None:
+    channel = EmailChannel(EmailSettings(host="127.0.0.1", port=smtp_server.port, start_tls=False,
+                                         connections=3, timeout_s=30.0))
+    results = await asyncio.gather(*(channel.send(EMAIL, MESSAGE) for _ in range(3)))
+    assert [r.verdict for r in results] == ["delivered"] * 3
+    kept = len(set(smtp_server.handler.peers))
+    smtp_server.handler.quit_delay_s = 30.0  # as long as the channel's own timeout
+    started = asyncio.get_running_loop().time()
+    await channel.close()
+    assert asyncio.get_running_loop().time() - started < 10.0  # not 30 s, nor 30 s per connection
+    assert smtp_server.handler.quits == kept  # every open connection was told goodbye
+
+
 async def test_email_to_an_unknown_user_is_permanent(smtp_server: MailServer) -> None:
     result = await mail(smtp_server.port).send("nobody@example.vn", MESSAGE, reference=REFERENCE)
     assert result.verdict == "permanent"

@@ -17,6 +17,22 @@ from tests.endpoints import Endpoints, test_endpoints
 from tests.timeline import TEST_CLOCK_ENV
 
 S = TypeVar("S", bound=ServiceSettings)
+_LOG_LINES = 80
+"""Lines of each service's log a failed test shows (the fleet logs warnings and up)."""
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> object:
+    """A failed test that ran services as processes shows the end of their logs: on CI it is
+    the only trace of what they did."""
+    report = yield
+    tmp = getattr(item, "funcargs", {}).get("tmp_path")
+    if report.failed and isinstance(tmp, Path):
+        for log in sorted(tmp.rglob("*.log")):
+            lines = log.read_text(errors="replace").splitlines()[-_LOG_LINES:]
+            if lines:
+                report.sections.append((f"log {log.relative_to(tmp)}", "\n".join(lines)))
+    return report
 
 
 @pytest.fixture(scope="session")

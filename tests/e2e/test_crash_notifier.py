@@ -30,7 +30,7 @@ from services.notifier.domain import notification_id
 from tests.endpoints import Endpoints
 from tests.kafka_io import drain_topic
 
-from .pipeline import applications, drop_databases, fleet, outcomes, start, submit
+from .pipeline import applications, distinct_ids, drop_databases, fleet, outcomes, start, submit
 
 pytestmark = pytest.mark.integration
 
@@ -67,14 +67,20 @@ async def test_notifier_killed_while_sending_emails_no_applicant_twice(
         assert len(before) < 2 * len(codes), "the kill came too late to interrupt the sending"
 
         await asyncio.to_thread(services.start, "notifier")
-        async with asyncio.timeout(90):  # every notice sent and its outcome published
-            while len(await outcomes(admin, namespace + topics.NOTIFICATION_OUTCOMES)) < 2 * len(codes):
-                await asyncio.sleep(1)
+        try:
+            async with asyncio.timeout(90):  # every notice sent and its outcome published
+                while len(await outcomes(admin, namespace + topics.NOTIFICATION_OUTCOMES)) < 2 * len(codes):
+                    await asyncio.sleep(1)
+        except TimeoutError:
+            routed_ids = await distinct_ids(admin, namespace + topics.RECORDS_ROUTED)
+            found = await outcomes(admin, namespace + topics.NOTIFICATION_OUTCOMES)
+            pytest.fail(f"after the restart, 90 s: {len(found)} of {2 * len(codes)} outcomes, "
+                        f"{len(outbox.first)} messages arrived, {len(routed_ids)} records routed")
         sent = await outcomes(admin, namespace + topics.NOTIFICATION_OUTCOMES)
         submitted = await drain_topic(admin, namespace + topics.RECORDS_SUBMITTED, idle=1.0)
         routed = await drain_topic(admin, namespace + topics.RECORDS_ROUTED, idle=1.0)
     finally:
-        services.stop_all()
+        await asyncio.to_thread(services.stop_all)  # the sinks answer from this loop meanwhile
         await sinks.stop()
         await drop_databases(endpoints, unique)
 

@@ -58,7 +58,8 @@ class NotifierStore:
 
     async def create_indexes(self) -> None:
         await self._c("deliveries").create_index([("record_code", ASCENDING)])
-        await self._c("deliveries").create_index([("open", ASCENDING), ("created_at", ASCENDING)])
+        await self._c("deliveries").create_index([("open", ASCENDING), ("created_at", ASCENDING),
+                                                  ("_id", ASCENDING)])
         await self._c("results").create_index([("published", ASCENDING), ("finished_at", ASCENDING)])
         await self._c("holds").create_index([("notification_id", ASCENDING)])
         await self._c("parked").create_index([("record_code", ASCENDING)])
@@ -135,10 +136,37 @@ class NotifierStore:
 
     # --- sweeps: scans, and flags cleared in bulk ---------------------------------------------
 
-    async def open_deliveries(self, before: datetime, limit: int) -> list[Document]:
-        """Deliveries still flagged open, created before `before`."""
-        cursor = self._c("deliveries").find({"open": True, "created_at": {"$lte": before}}).limit(limit)
+    async def open_deliveries(self, before: datetime, limit: int,
+                              after: tuple[datetime, str] | None = None) -> list[Document]:
+        """Deliveries still flagged open, created before `before`, oldest first; `after` (the
+        creation time and id of the last one seen) pages on."""
+        query: Document = {"open": True, "created_at": {"$lte": before}}
+        if after is not None:
+            at, nid = after
+            query["$or"] = [{"created_at": {"$gt": at}}, {"created_at": at, "_id": {"$gt": nid}}]
+        cursor = self._c("deliveries").find(query).sort(
+            [("created_at", ASCENDING), ("_id", ASCENDING)]).limit(limit)
         return [doc async for doc in cursor]
+
+    async def finished_among(self, ids: Collection[str]) -> set[str]:
+        """The notifications among `ids` that have a final result, in one query."""
+        if not ids:
+            return set()
+        async with self._writers:
+            found = self._c("results").find({"_id": {"$in": sorted(ids)}}, {"_id": 1})
+            return {doc["_id"] async for doc in found}
+
+    async def claims_among(self, ids: Collection[str], attempts: int) -> dict[str, list[Document]]:
+        """Each notification's claims (attempts 1 to `attempts`) in attempt order, in one query."""
+        if not ids:
+            return {}
+        keys = [claim_id(nid, n) for nid in sorted(ids) for n in range(1, attempts + 1)]
+        async with self._writers:
+            found = [doc async for doc in self._c("attempts").find({"_id": {"$in": keys}})]
+        claims: dict[str, list[Document]] = {}
+        for doc in sorted(found, key=lambda d: d["attempt"]):
+            claims.setdefault(doc["notification_id"], []).append(doc)
+        return claims
 
     async def close(self, ids: Sequence[str]) -> None:
         """Clear the open flag of finished deliveries (one scan for the lot)."""

@@ -364,37 +364,47 @@ class Deliverer:
 
     async def sweep(self) -> int:
         """Take over open deliveries no live process holds; clear the flag of finished ones.
+        Pages through every open delivery old enough, past the ones this process holds: a
+        backlog left by a dead process is taken over in one sweep, not a batch per sweep.
         Returns how many were taken over."""
         total = 0
+        before = datetime.now(UTC) - timedelta(seconds=self._settings.fold_window_s
+                                               + self._settings.lease_s)
+        after: tuple[datetime, str] | None = None
         while True:
-            before = datetime.now(UTC) - timedelta(seconds=self._settings.fold_window_s
-                                                   + self._settings.lease_s)
-            found = await self._store.open_deliveries(before, self._settings.batch_size)
-            taken, closed = await self._take_over([d for d in found if d["_id"] not in self._held])
-            total += taken
-            if not (taken or closed) or len(found) < self._settings.batch_size:
+            found = await self._store.open_deliveries(before, self._settings.batch_size, after)
+            total += await self._take_over([d for d in found if d["_id"] not in self._held])
+            if len(found) < self._settings.batch_size:
                 break
+            after = (found[-1]["created_at"], found[-1]["_id"])
         self._prune_history()
         if total:
             self._metrics.taken_over.inc(total)
             log.info("sweep took over deliveries left by a process", extra={"deliveries": total})
         return total
 
-    async def _take_over(self, docs: list[Document]) -> tuple[int, int]:
+    async def _take_over(self, docs: list[Document]) -> int:
+        """Close the finished ones; plan again the others whose holder's lease ran out."""
+        if not docs:
+            return 0
         real_now, now = datetime.now(UTC), self._clock.now()
+        ids = [d["_id"] for d in docs]
         held_until: dict[str, datetime] = {}
-        for hold in await self._store.holds_of([d["_id"] for d in docs]):
+        for hold in await self._store.holds_of(ids):
             nid = hold["notification_id"]
             held_until[nid] = max(held_until.get(nid, hold["lease_until"]), hold["lease_until"])
+        done = await self._store.finished_among(ids)
+        claims_of = await self._store.claims_among(
+            [nid for nid in ids if nid not in done], self._retry.max_attempts + 1)
         finished: list[str] = []
         fresh: list[tuple[DeliveryIntent, str | None]] = []
         groups: dict[str, list[tuple[DeliveryIntent, Document]]] = defaultdict(list)
         for doc in docs:
             nid = doc["_id"]
-            if doc.get("intent") is None or await self._store.result(nid) is not None:
+            if doc.get("intent") is None or nid in done:
                 finished.append(nid)
                 continue
-            claims = await self._store.claims_of(nid)
+            claims = claims_of.get(nid, [])
             last = claims[-1] if claims else None
             if (last is not None and last["lease_until"] > real_now) or held_until.get(
                     nid, real_now) > real_now:
@@ -421,7 +431,7 @@ class Deliverer:
             gave_up = DeliveryResult("transient", "attempts exhausted; the last was interrupted")
             await self._record(exhausted, [gave_up] * len(exhausted))
         self._woken.set()
-        return len(fresh) + sum(len(items) for items in groups.values()), len(finished)
+        return len(fresh) + sum(len(items) for items in groups.values())
 
     def _prune_history(self) -> None:
         horizon = self._clock.now() - max(self._care.applicant_limit.per, timedelta(hours=1))

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Query
 
 from reference.localtime import to_local
 from services.runtime.auth import requires
+from services.runtime.parking import ParkingLot
 
 from .store import NotifierStore
 
@@ -50,7 +51,7 @@ def _local(value: datetime | None) -> str | None:
     return to_local(value).isoformat() if value is not None else None
 
 
-def router(store: NotifierStore) -> APIRouter:
+def router(store: NotifierStore, parking: ParkingLot) -> APIRouter:
     # Deliveries name recipients' channels: operators only.
     routes = APIRouter(tags=["deliveries"], dependencies=[Depends(requires("operator", "admin"))])
 
@@ -69,8 +70,7 @@ def router(store: NotifierStore) -> APIRouter:
     async def parked(record_code: Annotated[str | None, Query(max_length=64)] = None,
                      limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:
         """Events waiting for their record's submission (they overtook it on another topic)."""
-        docs = await store.parked_list(record_code, limit)
-        return [{"event_id": d["_id"], "record_code": d["record_code"], "event_type": d["event_type"],
-                 "parked_at": _local(d["parked_at"])} for d in docs]
+        return [{"event_id": p.event_id, "record_code": p.record_code, "event_type": p.event_type,
+                 "parked_at": _local(p.parked_at)} for p in await parking.listing(record_code, limit)]
 
     return routes

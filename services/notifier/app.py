@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from contracts import topics
 from services.runtime.clock import Clock
+from services.runtime.parking import ParkingLot
 from services.runtime.service import ServiceRuntime
 
 from . import config
@@ -32,10 +33,11 @@ def create_app(settings: NotifierSettings | None = None, clock: Clock | None = N
     templates = config.templates(settings)
     metrics = NotifierMetrics(runtime.metrics)
     store = NotifierStore(lambda: runtime.db)
+    parking = ParkingLot(lambda: runtime.db)
     publisher = OutcomePublisher(runtime, store, settings)
     deliverer = Deliverer(store, publisher, templates, channels, config.retry_policy(settings),
                           config.care_policy(settings), runtime.clock, settings, metrics)
-    planner = Planner(store, directory, templates, deliverer.enqueue, publisher, runtime.clock,
+    planner = Planner(store, parking, directory, templates, deliverer.enqueue, publisher, runtime.clock,
                       settings, metrics)
 
     async def announce() -> None:
@@ -47,11 +49,12 @@ def create_app(settings: NotifierSettings | None = None, clock: Clock | None = N
     runtime.declare_topics(topics.NOTIFICATION_OUTCOMES)
     runtime.subscribe_batch(list(CONSUMED), planner.on_events)
     runtime.on_start(store.create_indexes)
+    runtime.on_start(parking.create_indexes)
     runtime.on_start(announce)
     runtime.run_in_background(deliverer.run)
     runtime.run_in_background(publisher.run)
     app = runtime.asgi(
-        router(store),
+        router(store, parking),
         title="motcua notifier",
         description="Tells applicants and supervisors what happens to a record, once, in their "
                     "language: email, SMS and webhooks, with retries, folding and quiet hours.",

@@ -21,12 +21,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from contracts.envelope import Envelope, EventPayload, decode
+from contracts.envelope import Envelope, EventPayload
 from contracts.records.v1 import RecordSubmitted
 from contracts.sla.v1 import EscalationRaised
 from services.runtime.clock import Clock
 from services.runtime.consumer import Incoming, Refusal
-from services.runtime.outbox import message_of, stored_message
+from services.runtime.parking import ParkingLot
 
 from . import documents
 from .domain import NOTIFIED_EVENT_TYPES, DeliveryIntent, Directory, KnownRecord, Templates, plan
@@ -40,11 +40,13 @@ Document = dict[str, Any]
 
 
 class Planner:
-    def __init__(self, store: NotifierStore, directory: Directory, templates: Templates,
+    def __init__(self, store: NotifierStore, parking: ParkingLot, directory: Directory,
+                 templates: Templates,
                  enqueue: Callable[[list[tuple[DeliveryIntent, str | None]]], None],
                  publisher: OutcomePublisher, clock: Clock, settings: NotifierSettings,
                  metrics: NotifierMetrics) -> None:
         self._store = store
+        self._parking = parking
         self._directory = directory
         self._templates = templates
         self._enqueue = enqueue
@@ -88,15 +90,11 @@ class Planner:
         replayed = await self._parked_of(replay, known, {
             i.envelope.record_id: i.traceparent for i in events})
         await self._plan([*planned, *replayed])
-        await self._store.unpark([p.envelope.id for p in replayed])
+        await self._parking.release([p.envelope.id for p in replayed])
         return []
 
     async def _park(self, parked: list[Incoming]) -> None:
-        now = datetime.now(UTC)
-        await self._store.park([{
-            "_id": i.envelope.id, "record_code": i.envelope.record_id,
-            "event_type": i.envelope.type, "parked_at": now,
-            "message": stored_message("", i.envelope)} for i in parked])
+        await self._parking.park([i.envelope for i in parked])
         for incoming in parked:
             self._metrics.events.labels(incoming.envelope.type, "parked").inc()
             log.info("event parked until its record's submission", extra={
@@ -106,10 +104,8 @@ class Planner:
     async def _parked_of(self, codes: set[str], known: dict[str, KnownRecord],
                          traces: dict[str, str | None]) -> list[Planned]:
         """The parked events of these records, in time order, to plan now."""
-        docs = await self._store.parked_for(codes)
-        envelopes = sorted((decode(*_parts(doc["message"])) for doc in docs), key=lambda e: e.time)
-        replayed = [Planned(e, known[e.record_id], traces.get(e.record_id)) for e in envelopes
-                    if e.record_id in known]
+        replayed = [Planned(e, known[e.record_id], traces.get(e.record_id))
+                    for e in await self._parking.events_of(codes) if e.record_id in known]
         if replayed:
             log.info("parked events replayed", extra={"events": len(replayed)})
         return replayed
@@ -168,7 +164,3 @@ class Planned:
     record: KnownRecord | None
     traceparent: str | None
 
-
-def _parts(doc: Document) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
-    message = message_of(doc)
-    return message.key, message.value, message.headers

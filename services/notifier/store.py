@@ -1,9 +1,7 @@
-"""The notifier's MongoDB port: known records, parked events, and deliveries written by inserts.
+"""The notifier's MongoDB port: known records, and deliveries written by inserts.
 
 * `records`: one document per record (`_id` = record code) with the applicant's contact, from its
   RecordSubmitted. The only place the notifier keeps personal data (with `deliveries`' intents).
-* `parked`: events of a record whose submission has not arrived yet (it travels on another
-  topic); replayed when it comes.
 * `deliveries`: one document per notification (`_id` = notification id, deterministic per event,
   recipient and channel). Inserting it is what makes a notification happen once: a redelivered
   event finds the key taken and does nothing. It holds the intent (address included) and `open`
@@ -18,8 +16,9 @@
 
 Every once-only step is an insert against a unique `_id`, which settles a race between two
 processes (or a process and its restarted self) in the database; sweeps read the flags and clear
-them in bulk. `parked`, `results` and `published` are the notifier's own parking place and
-outbox, to be replaced by the runtime's shared ones.
+them in bulk. `results` and `published` are the notifier's own outbox, to be replaced by the
+runtime's shared one. Events that overtake their record's submission wait in the runtime's
+parking lot (`services.runtime.parking`).
 """
 
 from __future__ import annotations
@@ -62,9 +61,8 @@ class NotifierStore:
                                                   ("_id", ASCENDING)])
         await self._c("results").create_index([("published", ASCENDING), ("finished_at", ASCENDING)])
         await self._c("holds").create_index([("notification_id", ASCENDING)])
-        await self._c("parked").create_index([("record_code", ASCENDING)])
 
-    # --- records and parked events ------------------------------------------------------------
+    # --- records ------------------------------------------------------------------------------
 
     async def remember(self, records: Sequence[KnownRecord]) -> None:
         """Keep records' contacts once; a second submission of the same code changes nothing."""
@@ -77,26 +75,6 @@ class NotifierStore:
         async with self._writers:
             found = self._c("records").find({"_id": {"$in": sorted(codes)}})
             return {doc["_id"]: KnownRecord.from_dict(doc) async for doc in found}
-
-    async def park(self, parked: Sequence[Document]) -> None:
-        """Keep events (each `_id` = event id, with `record_code` and the stored message)."""
-        await self._insert_unique("parked", parked)
-
-    async def parked_for(self, codes: Collection[str]) -> list[Document]:
-        if not codes:
-            return []
-        async with self._writers:
-            found = self._c("parked").find({"record_code": {"$in": sorted(codes)}})
-            return [doc async for doc in found]
-
-    async def unpark(self, event_ids: Sequence[str]) -> None:
-        if event_ids:
-            async with self._writers:
-                await self._c("parked").delete_many({"_id": {"$in": list(event_ids)}})
-
-    async def parked_list(self, code: str | None, limit: int) -> list[Document]:
-        query: Document = {} if code is None else {"record_code": code}
-        return [doc async for doc in self._c("parked").find(query, {"message": 0}).limit(limit)]
 
     # --- the hot path: inserts, and reads by _id ----------------------------------------------
 

@@ -12,6 +12,7 @@ from reference.calendar import load_calendar
 from reference.catalog import load_catalog
 from services.runtime.calendar_watch import watch_calendar
 from services.runtime.clock import Clock, MovableClock
+from services.runtime.parking import ParkingLot
 from services.runtime.retrying import until_done
 from services.runtime.service import ServiceRuntime
 
@@ -32,14 +33,16 @@ def create_app(settings: SlaMonitorSettings | None = None, clock: Clock | None =
     watch_calendar(runtime, calendar)
     policy = build_policy(settings, load_catalog())
     store = DeadlineStore(lambda: runtime.db)
+    parking = ParkingLot(lambda: runtime.db)
     locks = RecordLocks()
     scheduler = Scheduler(runtime, store, calendar, policy, locks, settings)
-    monitor = Monitor(runtime, store, calendar, policy, locks, scheduler.wake)
+    monitor = Monitor(runtime, store, parking, calendar, policy, locks, scheduler.wake)
 
     runtime.declare_topics(topics.SLA_ALERTS)
     runtime.subscribe_batch([topics.RECORDS_SUBMITTED, topics.RECORDS_ROUTED,
                              topics.DEPARTMENT_UPDATES], monitor.on_events)
     runtime.on_start(store.create_indexes)
+    runtime.on_start(parking.create_indexes)
     runtime.run_in_background(scheduler.run)
 
     async def replay_stranded() -> None:

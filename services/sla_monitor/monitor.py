@@ -17,14 +17,14 @@ from typing import Any, Literal
 
 from prometheus_client import Counter
 
-from contracts.envelope import Envelope, decode
+from contracts.envelope import Envelope
 from contracts.records.v1 import RecordSubmitted
 from reference.calendar import WorkingCalendar
 from reference.errors import YearNotCovered
 from services.runtime.clock import Clock
 from services.runtime.consumer import Incoming
 from services.runtime.consumer import Refusal as ChassisRefusal
-from services.runtime.outbox import message_of, stored_message
+from services.runtime.parking import ParkingLot
 from services.runtime.service import ServiceRuntime
 from services.runtime.telemetry import current_traceparent
 
@@ -66,9 +66,11 @@ class Contention(RuntimeError):
 
 
 class Monitor:
-    def __init__(self, runtime: ServiceRuntime, store: DeadlineStore, calendar: WorkingCalendar,
-                 policy: SlaPolicy, locks: RecordLocks, wake: Callable[[], None]) -> None:
+    def __init__(self, runtime: ServiceRuntime, store: DeadlineStore, parking: ParkingLot,
+                 calendar: WorkingCalendar, policy: SlaPolicy, locks: RecordLocks,
+                 wake: Callable[[], None]) -> None:
         self._store = store
+        self._parking = parking
         self._calendar = calendar
         self._policy = policy
         self._locks = locks
@@ -107,7 +109,7 @@ class Monitor:
             if parked:
                 stored, _ = await self._store.get_many(sorted(parked))
                 replay |= stored.keys()
-            for code in sorted(await self._store.parked_among(replay)):
+            for code in sorted(await self._parking.records_among(replay)):
                 await self._replay_parked(code)
         self._wake()
         return []
@@ -160,7 +162,7 @@ class Monitor:
     async def replay_stranded(self) -> int:
         """Replay parked events whose record exists by now (a sweep: nothing stays parked
         because a replay was cut short); returns how many records had some."""
-        codes = await self._store.parked_records()
+        codes = await self._parking.waiting_records()
         replayed = 0
         for code in codes:
             async with self._locks.hold([code]):
@@ -196,7 +198,7 @@ class Monitor:
         code = envelope.record_id
         parked = refusal.reason == "unknown_record"
         if parked:  # its submission may still be on its way on another topic
-            await self._store.park(envelope.id, code, stored_message("", envelope))
+            await self._parking.park([envelope])
         await self._store.refuse({
             "_id": envelope.id, "record_code": code, "event_type": envelope.type,
             "event_time": envelope.time, "reason": refusal.reason, "detail": refusal.detail,
@@ -209,18 +211,13 @@ class Monitor:
         return "parked" if parked else "refused"
 
     async def _replay_parked(self, code: str) -> None:
-        parked = await self._store.parked_for(code)
-        envelopes = sorted((decode(*_parts(doc["message"])) for doc in parked), key=lambda e: e.time)
+        envelopes = await self._parking.events_of([code])
         for envelope in envelopes:
             if isinstance(envelope.data, SLA_EVENT_TYPES):
                 outcome = await self._apply(envelope, envelope.data)
                 if outcome in ("applied", "duplicate"):
                     await self._store.resolve_refusal(envelope.id, "applied after its submission")
-            await self._store.unpark(envelope.id)
+            await self._parking.release([envelope.id])
         if envelopes:
             log.info("parked events replayed", extra={"record_id": code, "events": len(envelopes)})
 
-
-def _parts(doc: dict[str, Any]) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
-    message = message_of(doc)
-    return message.key, message.value, message.headers

@@ -5,8 +5,6 @@
 * `alert_claims`: one document per alert, `_id` = the alert's deterministic event id. Inserting it
   is the claim: a unique key decides, across instances and restarts, who publishes an alert. It
   carries the stored message and `pending` until the broker took it.
-* `parked`: department and routing events that arrived before their record's submission
-  (they travel on other topics); replayed when the submission comes.
 * `refusals`: events refused with a reason, for the operators.
 
 The compare-and-set on the revision is one atomic update, so of two instances saving the same
@@ -16,7 +14,7 @@ record's changes itself. Alerts are exactly-once because their claims are unique
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -53,17 +51,12 @@ class DeadlineStore:
         return self._db()["alert_claims"]
 
     @property
-    def parked(self) -> AsyncCollection[Document]:
-        return self._db()["parked"]
-
-    @property
     def refusals(self) -> AsyncCollection[Document]:
         return self._db()["refusals"]
 
     async def create_indexes(self) -> None:
         await self.deadlines.create_index([("next_fire_at", ASCENDING)])
         await self.claims.create_index([("pending", ASCENDING), ("claimed_at", ASCENDING)])
-        await self.parked.create_index([("record_code", ASCENDING)])
         await self.claims.create_index([("record_code", ASCENDING)])
         await self.refusals.create_index([("record_code", ASCENDING), ("refused_at", DESCENDING)])
 
@@ -167,32 +160,7 @@ class DeadlineStore:
     async def claims_of(self, code: str) -> list[Document]:
         return [doc async for doc in self.claims.find({"record_code": code}, {"message.value": 0})]
 
-    # --- parked events and refusals -----------------------------------------------------------
-
-    async def park(self, event_id: str, code: str, message: Document) -> None:
-        try:
-            await self.parked.insert_one({"_id": event_id, "record_code": code, "message": message})
-        except DuplicateKeyError:
-            pass
-
-    async def parked_for(self, code: str) -> list[Document]:
-        return [doc async for doc in self.parked.find({"record_code": code})]
-
-    async def parked_among(self, codes: Collection[str]) -> set[str]:
-        """Which of these records have parked events, in one query on the index."""
-        if not codes:
-            return set()
-        found = self.parked.find({"record_code": {"$in": sorted(codes)}}, {"record_code": 1, "_id": 0})
-        return {doc["record_code"] async for doc in found}
-
-    async def unpark(self, event_id: str) -> None:
-        await self.parked.delete_one({"_id": event_id})
-
-    async def parked_records(self, limit: int = 1000) -> list[str]:
-        """Records with parked events, read from the `record_code` index alone (a covered scan
-        in code order, where an empty filter would read the whole collection)."""
-        found = self.parked.find({"record_code": {"$gte": ""}}, {"record_code": 1, "_id": 0})
-        return sorted({doc["record_code"] async for doc in found.sort("record_code", 1).limit(limit)})
+    # --- refusals -----------------------------------------------------------------------
 
     async def refuse(self, entry: Document) -> None:
         """Note why an event was refused (its `_id` is the event id); a parked event's later

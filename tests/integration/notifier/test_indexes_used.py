@@ -1,9 +1,5 @@
 """Every query the notifier sends on its hot paths and sweeps uses an index (none scans a
-collection).
-
-The unfiltered operator listing `GET /parked` (no `record_code`) reads a page of everything on
-purpose and is left out.
-"""
+collection)."""
 
 from __future__ import annotations
 

@@ -107,6 +107,8 @@ class Deliverer:
         self._history: dict[str, list[datetime]] = defaultdict(list)
         self._woken = asyncio.Event()
         self._rng = random.Random()
+        self._unrecorded: list[tuple[Pending, DeliveryResult, asyncio.Future[None]]] = []
+        self._recording = False
         metrics.queue_depth(lambda: len(self._held))
 
     # --- intake -------------------------------------------------------------------------------
@@ -270,13 +272,40 @@ class Deliverer:
         semaphore = asyncio.Semaphore(self._settings.send_concurrency)
 
         async def send(pending: Pending) -> None:
-            # Each result is stored as soon as its send returns: a crash can then only resend
+            # Each result is stored before its send's slot is free: a crash can then only resend
             # what was in flight (same Message-ID / Idempotency-Key), never a whole batch.
             async with semaphore:
                 result = await self._send(pending.message)
-                await self._record([pending], [result])
+                await self._record_soon(pending, result)
 
         await asyncio.gather(*(send(p) for p in claimed))
+
+    async def _record_soon(self, pending: Pending, result: DeliveryResult) -> None:
+        """Store a send's result together with the others that finished meanwhile (group
+        commit): the first waiting sender writes everything queued, in one write per
+        collection, until nothing is left; the others wait for their own to be stored."""
+        stored: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._unrecorded.append((pending, result, stored))
+        if not self._recording:
+            self._recording = True
+            try:
+                while self._unrecorded:
+                    batch, self._unrecorded = self._unrecorded, []
+                    try:
+                        await self._record([p for p, _, _ in batch], [r for _, r, _ in batch])
+                    except BaseException:
+                        self._unrecorded += batch
+                        raise
+                    for _, _, done in batch:
+                        done.set_result(None)
+            finally:
+                self._recording = False
+                # Only a stop (cancellation) ends a leader early: what it had not stored is
+                # not stored, and the sweep after a restart takes it over.
+                for _, _, done in self._unrecorded:
+                    done.cancel()
+                self._unrecorded = []
+        await stored
 
     async def _claim(self, ready: list[Pending]) -> list[Pending]:
         real_now, now = datetime.now(UTC), self._clock.now()

@@ -11,7 +11,10 @@ backoff and are sent again. Then:
    third record (a formal notice, sent as a message of its own);
 2. waits until every expected notification has reached its server, and prints the rate per
    channel, the retries, the latency from an event's publication to the server's receipt of its
-   message (p50/p99), duplicate copies, and the notifier's peak memory.
+   message (p50/p99), duplicate copies, the notifier's peak memory and CPU seconds;
+3. the reference, in the same run: the notifier's own channel adapters in a process of their own
+   (no Kafka, no database, no retries), sending the same number of messages to the same sinks
+   with the same concurrency: what the sinks and adapters allow on this machine.
 
 The fold window (`--fold-s`) is part of every latency: a notice waits that long for others to
 fold with.
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import re
 import time
 import uuid
@@ -40,10 +44,12 @@ from deploy.local.services import ServiceFleet
 from deploy.local.sinks import Outbox, Sinks
 from deploy.local.stack import REPO_ROOT
 from reference.localtime import VIETNAM
-from services.notifier.domain import notification_id
+from services.notifier.channels import EmailChannel, EmailSettings, SmsChannel, SmsSettings
+from services.notifier.domain import Rendered, notification_id
+from services.notifier.settings import NotifierSettings
 from services.runtime.kafka_access import KafkaAccess
 
-from .common import BenchEndpoints, endpoints, peak_rss_mib, percentile
+from .common import BenchEndpoints, cpu_seconds, endpoints, peak_rss_mib, percentile
 
 MORNING = datetime(2026, 11, 25, 9, 0, tzinfo=VIETNAM)
 
@@ -87,6 +93,48 @@ async def publish(kafka: KafkaAccess, namespace: str, items: list[tuple[EventPay
     return published
 
 
+def reference_sends(n: int, smtp_port: int, http_port: int, concurrency: int) -> None:
+    """In a process of its own: N messages through the notifier's channel adapters, half email,
+    half SMS, `concurrency` in flight (the notifier's default), nothing stored or published."""
+
+    async def send_all() -> None:
+        message = Rendered(template="receipt", language="vi", subject="Tiếp nhận hồ sơ",
+                           text="Hồ sơ của ông/bà đã được tiếp nhận.", data={})
+        slots = asyncio.Semaphore(concurrency)
+        async with httpx.AsyncClient(trust_env=False) as http:
+            email = EmailChannel(EmailSettings(host="127.0.0.1", port=smtp_port, start_tls=False,
+                                               sender="no-reply@motcua.local"))
+            sms = SmsChannel(SmsSettings(gateway_url=f"http://127.0.0.1:{http_port}/sms"), http)
+
+            async def one(i: int) -> None:
+                async with slots:
+                    if i % 2:
+                        await email.send(f"ref{i}@example.vn", message, reference=f"ref-{i}")
+                    else:
+                        await sms.send(f"08{i:08d}", message, reference=f"ref-{i}")
+
+            await asyncio.gather(*(one(i) for i in range(n)))
+            await email.close()
+
+    asyncio.run(send_all())
+
+
+async def reference(n: int, concurrency: int) -> dict[str, float]:
+    """Messages/s the adapters reach against fresh sinks that refuse nothing."""
+    outbox = Outbox(refuse_share=0.0)
+    sinks = await Sinks(outbox).start()
+    try:
+        worker = multiprocessing.get_context("spawn").Process(
+            target=reference_sends, args=(n, sinks.smtp_port, sinks.http_port, concurrency))
+        started = time.perf_counter()
+        await asyncio.to_thread(worker.start)
+        await asyncio.to_thread(worker.join)
+        elapsed = time.perf_counter() - started
+    finally:
+        await sinks.stop()
+    return {"sent": len(outbox.first), "elapsed": elapsed}
+
+
 def metric_sum(text: str, name: str) -> float:
     return sum(float(v) for v in re.findall(rf"^{name}(?:{{[^}}]*}})? (\S+)$", text, re.M))
 
@@ -108,6 +156,7 @@ async def run(args: argparse.Namespace, ends: BenchEndpoints) -> dict[str, Any]:
                          authority=ends.authority, issuer=ends.issuer)
     try:
         service = await asyncio.to_thread(fleet.start, "notifier")
+        cpu_before = cpu_seconds(service.process.pid)
         items = events(args.n, time.strftime("%y%m%d"))
         print(f"publishing {len(items):,} events ({args.n:,} submissions)", flush=True)
         started = time.perf_counter()
@@ -119,6 +168,7 @@ async def run(args: argparse.Namespace, ends: BenchEndpoints) -> dict[str, Any]:
         async with httpx.AsyncClient(base_url=service.base_url) as client:
             metrics = (await client.get("/metrics")).text
         memory = peak_rss_mib(service.process.pid) if service.process.pid else float("nan")
+        cpu = cpu_seconds(service.process.pid) - cpu_before
     finally:
         await asyncio.to_thread(fleet.stop_all)
         await sinks.stop()
@@ -128,7 +178,9 @@ async def run(args: argparse.Namespace, ends: BenchEndpoints) -> dict[str, Any]:
     latencies = sorted(outbox.first[k].received_at - published[k] for k in published if k in outbox.first)
     return {"published": published, "outbox": outbox, "started": started, "publish_s": publish_s,
             "latencies": latencies, "retries": metric_sum(metrics, "motcua_notification_retries_total"),
-            "failed": metric_sum(metrics, "motcua_notifications_failed_total"), "memory": memory}
+            "failed": metric_sum(metrics, "motcua_notifications_failed_total"), "memory": memory,
+            "cpu": cpu, "reference": await reference(len(items), NotifierSettings.model_fields[
+                "send_concurrency"].default)}
 
 
 def main() -> None:
@@ -164,6 +216,13 @@ def main() -> None:
           f"p99 {percentile(latencies, 99):.2f} s (fold window {args.fold_s} s, retry backoff "
           f"0.5-5 s included)")
     print(f"  notifier peak RSS  {result['memory']:6.1f} MiB")
+    print(f"  notifier CPU       {1000 * result['cpu'] / max(len(delivered), 1):6.2f} s per 1,000 "
+          "notifications")
+    ref = result["reference"]
+    rate = len(delivered) / elapsed
+    print(f"reference: the channel adapters alone, {ref['sent']:,} messages, no Kafka, no database")
+    print(f"  sent               {ref['sent'] / ref['elapsed']:,.0f} messages/s "
+          f"(notifier / reference {rate / (ref['sent'] / ref['elapsed']):.2f}x)")
 
 
 if __name__ == "__main__":

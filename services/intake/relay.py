@@ -17,10 +17,9 @@ from datetime import timedelta
 from functools import partial
 from typing import TypeVar
 
-from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from services.runtime.outbox import send_stored
+from services.runtime.outbox import StoredSender
 from services.runtime.retrying import until_done
 from services.runtime.settings import ServiceSettings
 from services.runtime.waits import next_within
@@ -32,12 +31,12 @@ T = TypeVar("T")
 
 
 class OutboxRelay:
-    def __init__(self, store: RecordStore, broker: KafkaBroker, settings: ServiceSettings,
+    def __init__(self, store: RecordStore, sender: StoredSender, settings: ServiceSettings,
                  metrics: CollectorRegistry, *, batch_size: int = 200,
                  lease: timedelta = timedelta(seconds=30),
                  sweep_interval: timedelta = timedelta(seconds=30)) -> None:
         self._store = store
-        self._broker = broker
+        self._sender = sender
         self._settings = settings
         self._batch_size = batch_size
         self.lease = lease
@@ -96,7 +95,7 @@ class OutboxRelay:
 
     async def publish(self, messages: list[OutboxMessage]) -> int:
         """Publish events, wait for the broker, then note them sent."""
-        await send_stored(self._broker, self._settings, [m.stored for m in messages])
+        await self._sender.send([m.stored for m in messages])
         await self._store.record_sent(messages)
         self._published.inc(len(messages))
         return len(messages)

@@ -18,7 +18,7 @@ from typing import Any
 from contracts import topics
 from contracts.envelope import Envelope
 from contracts.notifications.v1 import NotificationOutcome
-from services.runtime.outbox import send_stored, stored_message
+from services.runtime.outbox import stored_message
 from services.runtime.retrying import until_done
 from services.runtime.service import ServiceRuntime
 from services.runtime.waits import next_within
@@ -71,7 +71,7 @@ class OutcomePublisher:
                 next_sweep = loop.time() + self._settings.sweep_s
 
     async def _publish(self, batch: list[tuple[str, Document]]) -> int:
-        await send_stored(self._runtime.broker, self._settings, [message for _, message in batch])
+        await self._runtime.stored_sender.send([message for _, message in batch])
         await self._store.mark_published([nid for nid, _ in batch])
         return len(batch)
 

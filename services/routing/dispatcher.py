@@ -28,7 +28,7 @@ from reference.units import Units
 from services.runtime.clock import Clock
 from services.runtime.consumer import Delivery, Incoming, Refusal
 from services.runtime.errors import PoisonMessage, StateChanged
-from services.runtime.outbox import send_stored, stored_message
+from services.runtime.outbox import stored_message
 from services.runtime.service import ServiceRuntime
 
 from .decide import Decision, RouteInput, next_candidate, route, successor_for
@@ -308,7 +308,7 @@ class Dispatcher:
                 topics.department_topics(owner) if owner is not None else (topic,)))
         if needed:
             await self._runtime.ensure_topic(*needed)
-        await send_stored(self._runtime.broker, self._runtime.settings, messages)
+        await self._runtime.stored_sender.send(messages)
 
 
 def _caused_by(cause: str, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:

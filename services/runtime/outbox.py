@@ -7,11 +7,10 @@ produced it, then sends it; after a crash the same bytes go out again, never a n
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from faststream.kafka import KafkaBroker
-from opentelemetry import context as otel_context
+from opentelemetry import trace
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from contracts.envelope import Envelope, KafkaMessage, encode
@@ -40,24 +39,39 @@ def message_of(doc: Document) -> KafkaMessage:
                         headers=[(k, v.encode()) for k, v in doc["headers"].items()])
 
 
-async def send_stored(broker: KafkaBroker, settings: ServiceSettings,
-                      docs: Sequence[Document]) -> None:
-    """Send stored messages, all handed to the producer before awaiting the broker's answers.
+class StoredSender:
+    """Sends stored messages straight through the service's producer, all handed over before
+    the broker's answers are awaited.
 
-    A message with a stored `traceparent` is sent inside that trace (e.g. the HTTP request that
-    accepted it); otherwise inside the current one.
+    Each message gets one PRODUCER span, the child of the trace stored with it (e.g. the HTTP
+    request that accepted it) or of the current one, and that span's `traceparent` header, so
+    the consumer's span continues the record's trace. FastStream's publish path made two spans
+    and metrics per message, a third of a firing scheduler's CPU; these messages are already
+    encoded, so they skip it.
     """
-    confirmations = []
-    for doc in docs:
-        token = None
-        if doc.get("traceparent"):
-            token = otel_context.attach(_propagator.extract({"traceparent": doc["traceparent"]}))
-        try:
-            message = message_of(doc)
-            confirmations.append(await broker.publish(
-                message.value, topic=settings.topic(doc["topic"]), key=message.key,
-                headers=message.header_map(), no_confirm=True))
-        finally:
-            if token is not None:
-                otel_context.detach(token)
-    await asyncio.gather(*confirmations)
+
+    def __init__(self, producer: Callable[[], Any], tracer: trace.Tracer,
+                 settings: ServiceSettings) -> None:
+        self._producer = producer
+        self._tracer = tracer
+        self._settings = settings
+
+    async def send(self, docs: Sequence[Document]) -> None:
+        producer = self._producer()
+        confirmations = []
+        for doc in docs:
+            stored = doc.get("traceparent")
+            parent = _propagator.extract({"traceparent": stored}) if stored else None
+            topic = self._settings.topic(doc["topic"])
+            with self._tracer.start_as_current_span(
+                    f"{topic} publish", context=parent, kind=trace.SpanKind.PRODUCER,
+                    attributes={"messaging.system": "kafka", "messaging.destination.name": topic,
+                                "motcua.record_id": doc["key"]}):
+                carrier: dict[str, str] = {}
+                _propagator.inject(carrier)
+                headers = [(k, v.encode()) for k, v in doc["headers"].items()
+                           if k not in ("traceparent", "tracestate")]
+                headers += [(k, v.encode()) for k, v in carrier.items()]
+                confirmations.append(await producer.send(
+                    topic, doc["value"].encode(), key=doc["key"].encode(), headers=headers))
+        await asyncio.gather(*confirmations)

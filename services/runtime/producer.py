@@ -71,6 +71,10 @@ class ProducerKeeper:
             raise RuntimeError("the producer exists only while the service runs")
         return self._current
 
+    def sender(self) -> Any:
+        """The current producer, its sends watched (for the runtime's own direct sends)."""
+        return _Watched(self, self.current)
+
     def check(self, producer: AIOKafkaProducer, error: BaseException | None) -> None:
         """A send of `producer` ended with `error`: replace the producer if it is broken."""
         if isinstance(error, BROKEN):

@@ -41,6 +41,7 @@ from .deadline import DatabaseDeadlineMiddleware
 from .health import health_router, metrics_router, test_clock_router
 from .kafka import EventPublisher, TopicAdmin, build_broker
 from .kafka_access import TopicUse
+from .outbox import StoredSender
 from .problems import CHASSIS_PATHS, BodyLimitMiddleware, document_problems, install_problem_handlers
 from .producer import ProducerKeeper
 from .settings import ServiceSettings
@@ -93,6 +94,9 @@ class ServiceRuntime:
                                            settings.auth_jwks_url, settings.auth_roles_claim)
         self.metrics = CollectorRegistry()
         self.producer_keeper = ProducerKeeper(self.broker, self.metrics)
+        self.stored_sender = StoredSender(
+            self.producer_keeper.sender, self.tracer_provider.get_tracer("motcua.outbox"), settings)
+        """Sends messages a service stored before sending (its outbox)."""
         self._topics: set[str] = set()
         self.topic_use = TopicUse()
         """What this service does on the broker, recorded as it is composed: its ACLs are

@@ -25,7 +25,7 @@ from contracts import topics
 from contracts.envelope import Envelope
 from reference.calendar import WorkingCalendar
 from services.runtime.clock import Clock
-from services.runtime.outbox import send_stored, stored_message
+from services.runtime.outbox import stored_message
 from services.runtime.retrying import until_done
 from services.runtime.service import ServiceRuntime
 from services.runtime.waits import woken_within
@@ -39,9 +39,6 @@ log = logging.getLogger(__name__)
 SOURCE = "/motcua/sla_monitor"
 Document = dict[str, Any]
 _SET_ASIDE = timedelta(minutes=15)
-_WRITERS = 8
-"""Saves in flight at once: enough to hide a round trip's latency, few enough that a burst of
-due deadlines does not take every connection of the pool."""
 _LAG_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600)
 
 
@@ -144,21 +141,15 @@ class Scheduler:
                 alerts[alert.event_id] = alert
         won = await self._store.claim(claims)
         winners = [c for c in claims if c["_id"] in won]
-        await send_stored(self._runtime.broker, self._settings, [c["message"] for c in winners])
+        await self._runtime.stored_sender.send([c["message"] for c in winners])
         await self._store.sent([c["_id"] for c in winners])
         acked = self._clock.now()
         for claim in winners:
             alert = alerts[claim["_id"]]
             self._fired.labels(alert.key).inc()
             self._lag.observe(max((acked - alert.due_at).total_seconds(), 0.0))
-        writers = asyncio.Semaphore(_WRITERS)
-
-        async def save(stored: StoredDeadline, state: Deadline) -> bool:
-            async with writers:
-                return await self._store.replace(state, stored.state.revision, stored.traceparent)
-
-        saved = await asyncio.gather(*(save(stored, state) for stored, state in plans))
-        return [stored.state.record_code for (stored, _), ok in zip(plans, saved, strict=True) if not ok]
+        return await self._store.replace_many(
+            [(state, stored.state.revision, stored.traceparent) for stored, state in plans])
 
     def _claim(self, alert: FiredAlert, traceparent: str | None, now: datetime) -> Document:
         envelope = Envelope.wrap(alert.payload, source=SOURCE, time=now, id=alert.event_id)
@@ -175,7 +166,7 @@ class Scheduler:
             stale = await self._store.stale_claims(before, self._settings.batch_size)
             if not stale:
                 break
-            await send_stored(self._runtime.broker, self._settings, [c["message"] for c in stale])
+            await self._runtime.stored_sender.send([c["message"] for c in stale])
             await self._store.sent([c["_id"] for c in stale])
             resent += len(stale)
             self._resent.inc(len(stale))

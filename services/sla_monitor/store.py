@@ -14,6 +14,7 @@ record's changes itself. Alerts are exactly-once because their claims are unique
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -79,6 +80,25 @@ class DeadlineStore:
         result = await self.deadlines.replace_one(
             {"_id": state.record_code, "revision": expected_revision}, _document(state, traceparent))
         return result.matched_count == 1
+
+    async def replace_many(self, changes: Sequence[tuple[Deadline, int, str | None]]) -> list[str]:
+        """Write each record's state if its stored revision is still the expected one, in one
+        unordered bulk write; returns the codes another writer changed meanwhile (not written).
+        A bulk write counts matches but does not say which: only when some are missing are
+        the documents this write marked (`written_by`) read back to name the others."""
+        if not changes:
+            return []
+        mark = uuid.uuid4().hex
+        result = await self.deadlines.bulk_write([
+            ReplaceOne({"_id": state.record_code, "revision": expected},
+                       {**_document(state, trace), "written_by": mark})
+            for state, expected, trace in changes], ordered=False)
+        codes = [state.record_code for state, _, _ in changes]
+        if result.matched_count == len(codes):
+            return []
+        mine = self.deadlines.find({"_id": {"$in": codes}, "written_by": mark}, {"_id": 1})
+        written = {doc["_id"] async for doc in mine}
+        return [code for code in codes if code not in written]
 
     async def save_many(self, changes: Sequence[tuple[Deadline, int | None, str | None]]) -> bool:
         """Write several records' states in one unordered bulk write, each as `create` (no

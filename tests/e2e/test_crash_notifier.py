@@ -32,9 +32,10 @@ from tests.kafka_io import drain_topic
 
 from .pipeline import applications, distinct_ids, drop_databases, fleet, outcomes, start, submit
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(480)]
 
 RECORDS = 200
+RECOVERY_S = 180
 IN_FLIGHT = 4
 """NOTIFIER_SEND_CONCURRENCY: the sends a kill can catch between the server's yes and our note."""
 
@@ -68,13 +69,14 @@ async def test_notifier_killed_while_sending_emails_no_applicant_twice(
 
         await asyncio.to_thread(services.start, "notifier")
         try:
-            async with asyncio.timeout(90):  # every notice sent and its outcome published
+            # A bound on liveness, not a speed figure: generous for a loaded CI machine.
+            async with asyncio.timeout(RECOVERY_S):  # every notice sent and its outcome published
                 while len(await outcomes(admin, namespace + topics.NOTIFICATION_OUTCOMES)) < 2 * len(codes):
                     await asyncio.sleep(1)
         except TimeoutError:
             routed_ids = await distinct_ids(admin, namespace + topics.RECORDS_ROUTED)
             found = await outcomes(admin, namespace + topics.NOTIFICATION_OUTCOMES)
-            pytest.fail(f"after the restart, 90 s: {len(found)} of {2 * len(codes)} outcomes, "
+            pytest.fail(f"after the restart, {RECOVERY_S} s: {len(found)} of {2 * len(codes)} outcomes, "
                         f"{len(outbox.first)} messages arrived, {len(routed_ids)} records routed")
         sent = await outcomes(admin, namespace + topics.NOTIFICATION_OUTCOMES)
         submitted = await drain_topic(admin, namespace + topics.RECORDS_SUBMITTED, idle=1.0)

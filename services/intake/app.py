@@ -26,7 +26,7 @@ def create_app(settings: IntakeSettings | None = None, clock: Clock | None = Non
     settings = settings or IntakeSettings()
     runtime = ServiceRuntime(settings, clock)
     store = RecordStore(lambda: runtime.db)
-    relay = OutboxRelay(store, runtime.stored_sender, settings, runtime.metrics,
+    relay = OutboxRelay(store, runtime.stored_sender, runtime.metrics,
                         batch_size=settings.relay_batch_size,
                         lease=timedelta(seconds=settings.relay_lease_s),
                         sweep_interval=timedelta(seconds=settings.relay_sweep_s))

@@ -21,7 +21,6 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from services.runtime.outbox import StoredSender
 from services.runtime.retrying import until_done
-from services.runtime.settings import ServiceSettings
 from services.runtime.waits import next_within
 
 from .store import OutboxMessage, RecordStore
@@ -31,13 +30,12 @@ T = TypeVar("T")
 
 
 class OutboxRelay:
-    def __init__(self, store: RecordStore, sender: StoredSender, settings: ServiceSettings,
-                 metrics: CollectorRegistry, *, batch_size: int = 200,
+    def __init__(self, store: RecordStore, sender: StoredSender, metrics: CollectorRegistry, *,
+                 batch_size: int = 200,
                  lease: timedelta = timedelta(seconds=30),
                  sweep_interval: timedelta = timedelta(seconds=30)) -> None:
         self._store = store
         self._sender = sender
-        self._settings = settings
         self._batch_size = batch_size
         self.lease = lease
         self._sweep_interval_s = sweep_interval.total_seconds()

@@ -69,9 +69,9 @@ class StoredSender:
                                 "motcua.record_id": doc["key"]}):
                 carrier: dict[str, str] = {}
                 _propagator.inject(carrier)
-                headers = [(k, v.encode()) for k, v in doc["headers"].items()
-                           if k not in ("traceparent", "tracestate")]
+                message = message_of(doc)
+                headers = [(k, v) for k, v in message.headers if k not in carrier]
                 headers += [(k, v.encode()) for k, v in carrier.items()]
                 confirmations.append(await producer.send(
-                    topic, doc["value"].encode(), key=doc["key"].encode(), headers=headers))
+                    topic, message.value, key=message.key, headers=headers))
         await asyncio.gather(*confirmations)

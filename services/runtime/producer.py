@@ -126,7 +126,7 @@ class _KeptState(ProducerState):
 
     @property
     def producer(self) -> Any:
-        return _Watched(self._keeper, self._keeper.current)
+        return self._keeper.sender()
 
     def __bool__(self) -> bool:
         return True

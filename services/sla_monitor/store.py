@@ -81,45 +81,40 @@ class DeadlineStore:
             {"_id": state.record_code, "revision": expected_revision}, _document(state, traceparent))
         return result.matched_count == 1
 
-    async def replace_many(self, changes: Sequence[tuple[Deadline, int, str | None]]) -> list[str]:
-        """Write each record's state if its stored revision is still the expected one, in one
-        unordered bulk write; returns the codes another writer changed meanwhile (not written).
-        A bulk write counts matches but does not say which: only when some are missing are
-        the documents this write marked (`written_by`) read back to name the others."""
+    async def replace_many(self, changes: Sequence[tuple[Deadline, int | None, str | None]]
+                           ) -> list[str]:
+        """Write several records' states in one unordered bulk write, each as `create` (no
+        expected revision) or `replace` would; returns the codes another writer created or
+        changed meanwhile (not written; the others are). A bulk write counts matches but does
+        not say which: only when some are missing are the documents this write marked
+        (`written_by`) read back to name the others."""
         if not changes:
             return []
         mark = uuid.uuid4().hex
-        result = await self.deadlines.bulk_write([
+        requests: list[InsertOne[Document] | ReplaceOne[Document]] = [
+            InsertOne({**_document(state, trace), "written_by": mark}) if expected is None else
             ReplaceOne({"_id": state.record_code, "revision": expected},
                        {**_document(state, trace), "written_by": mark})
-            for state, expected, trace in changes], ordered=False)
-        codes = [state.record_code for state, _, _ in changes]
-        if result.matched_count == len(codes):
-            return []
-        mine = self.deadlines.find({"_id": {"$in": codes}, "written_by": mark}, {"_id": 1})
-        written = {doc["_id"] async for doc in mine}
-        return [code for code in codes if code not in written]
-
-    async def save_many(self, changes: Sequence[tuple[Deadline, int | None, str | None]]) -> bool:
-        """Write several records' states in one unordered bulk write, each as `create` (no
-        expected revision) or `replace` would; False if any was changed by another instance
-        meanwhile (those are not written; the others are)."""
-        if not changes:
-            return True
-        requests: list[InsertOne[Document] | ReplaceOne[Document]] = [
-            InsertOne(_document(state, trace)) if expected is None else
-            ReplaceOne({"_id": state.record_code, "revision": expected}, _document(state, trace))
             for state, expected, trace in changes]
-        replaces = sum(1 for _, expected, _ in changes if expected is not None)
         try:
             result = await self.deadlines.bulk_write(requests, ordered=False)
+            written = result.inserted_count + result.matched_count
         except BulkWriteError as error:
             details = error.details
             if details.get("writeConcernErrors") or any(
                     e.get("code") != 11000 for e in details.get("writeErrors", [])):
                 raise
-            return False
-        return result.matched_count == replaces
+            written = details["nInserted"] + details["nMatched"]
+        codes = [state.record_code for state, _, _ in changes]
+        if written == len(codes):
+            return []
+        mine = self.deadlines.find({"_id": {"$in": codes}, "written_by": mark}, {"_id": 1})
+        found = {doc["_id"] async for doc in mine}
+        return [code for code in codes if code not in found]
+
+    async def save_many(self, changes: Sequence[tuple[Deadline, int | None, str | None]]) -> bool:
+        """`replace_many` for a caller that only needs to know whether all were written."""
+        return not await self.replace_many(changes)
 
     async def due(self, now: datetime, limit: int) -> list[str]:
         """Codes of the deadlines with an alert due at `now`, earliest first: an index range on

@@ -10,8 +10,9 @@ from services.runtime.auth import Principal, Role, authorize, optional_principal
 from services.runtime.params import RecordCodePath
 from services.runtime.problems import Problem, problem_responses
 
-from .api_models import ApplicationIn, RecordOut, SubmissionOut
+from .api_models import RecordOut
 from .applications import Applications, unknown_record
+from .domain import Application, Submission
 
 LookupSecret = Annotated[str | None, Header(
     alias="X-Lookup-Secret", max_length=64,
@@ -30,13 +31,13 @@ def router(applications: Applications) -> APIRouter:
 
     # The citizen's identity is established by the portal (VNeID) or at a counter: only those
     # registered clients submit.
-    @routes.post("/applications", status_code=201, response_model=SubmissionOut,
+    @routes.post("/applications", status_code=201, response_model=Submission,
                  dependencies=[Depends(requires("portal", "counter"))],
-                 responses={200: {"model": SubmissionOut, "description": "retry of an accepted "
+                 responses={200: {"model": Submission, "description": "retry of an accepted "
                                   "application (same Idempotency-Key and body)"},
                             **problem_responses(400, 409, 422)})
-    async def submit(application: ApplicationIn, response: Response,
-                     idempotency_key: IdempotencyKey = None) -> SubmissionOut:
+    async def submit(application: Application, response: Response,
+                     idempotency_key: IdempotencyKey = None) -> Submission:
         if not idempotency_key or not idempotency_key.strip():
             applications.rejected("missing_idempotency_key")
             raise Problem(400, "missing-idempotency-key", "Idempotency-Key required",

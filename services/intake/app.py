@@ -19,13 +19,13 @@ from .applications import Applications
 from .handlers import TrackingHandler
 from .relay import OutboxRelay
 from .settings import IntakeSettings
-from .store import RecordStore
+from .store import MongoRecordStore
 
 
 def create_app(settings: IntakeSettings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or IntakeSettings()
     runtime = ServiceRuntime(settings, clock)
-    store = RecordStore(lambda: runtime.db)
+    store = MongoRecordStore(lambda: runtime.db)
     relay = OutboxRelay(store, runtime.stored_sender, runtime.metrics,
                         batch_size=settings.relay_batch_size,
                         lease=timedelta(seconds=settings.relay_lease_s),

@@ -21,28 +21,31 @@ from services.runtime.outbox import stored_message
 from services.runtime.problems import Problem
 from services.runtime.telemetry import current_traceparent
 
-from .api_models import ApplicationIn, HistoryEntryOut, RecordOut, SubmissionOut
+from .api_models import HistoryEntryOut, RecordOut
 from .domain import (
     MAX_DAILY_SEQUENCE,
+    Application,
+    Submission,
     assess,
     due,
     fingerprint,
+    fold,
     format_record_code,
     lookup_secret,
     lookup_secret_matches,
     receipt,
+    received_entry,
     submitted_event,
 )
+from .ports import OutboxMessage, Record, RecordStore, Replay
 from .relay import OutboxRelay
-from .store import OutboxMessage, RecordStore, Stored, outbox_entry
-from .tracking import fold
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Submitted:
-    response: SubmissionOut
+    response: Submission
     replayed: bool
 
 
@@ -76,7 +79,7 @@ class Applications:
     def rejected(self, reason: str) -> None:
         self._rejected.labels(reason=reason).inc()
 
-    async def submit(self, application: ApplicationIn, key: str) -> Submitted:
+    async def submit(self, application: Application, key: str) -> Submitted:
         digest = fingerprint(application)
         stored = await self._store.find_by_key(key)
         if stored is not None:
@@ -108,27 +111,21 @@ class Applications:
         code = format_record_code(unit.code, day, sequence)
         event = submitted_event(application, assessment, code, when, self._calendar)
         envelope = Envelope.wrap(event, source="/motcua/intake", time=received_at)
-        response = SubmissionOut(record_code=code, received_at=to_local(received_at),
+        response = Submission(record_code=code, received_at=to_local(received_at),
                                  appointment=when.due_at, appointment_provisional=when.provisional,
                                  receipt=receipt(event, when, unit))
         span = trace.get_current_span()
         span.set_attribute("motcua.record_id", code)
         traceparent = current_traceparent()
-        submitted = outbox_entry(1, stored_message(topics.RECORDS_SUBMITTED, envelope, traceparent))
-        record = {
-            "_id": code, "idempotency_key": key, "fingerprint": digest,
-            "procedure_code": event.procedure_code, "received_at": received_at,
-            "submitted_event_id": envelope.id, "appointment_original": when.due_at,
-            "appointment_provisional": when.provisional,
-            "application": application.model_dump(mode="json"),
-            "response": response.model_dump(mode="json"),  # without the lookup secret
-            "outbox": [submitted],
-            "outbox_pending": True,
-            # this process publishes it; other relays' sweeps leave it alone for the lease
-            "outbox_lease_until": received_at + self._relay.lease,
-            "tracking": [],
-        }
-        raced = await self._store.insert(record)
+        submitted = stored_message(topics.RECORDS_SUBMITTED, envelope, traceparent)
+        record = Record(
+            code=code, idempotency_key=key, fingerprint=digest,
+            procedure_code=event.procedure_code, received_at=received_at,
+            submitted_event_id=envelope.id, appointment_original=when.due_at,
+            appointment_provisional=when.provisional, application=application,
+            submission=response, outbox=(submitted,))
+        # this process publishes it; other relays' sweeps leave it alone for the lease
+        raced = await self._store.insert(record, received_at + self._relay.lease)
         if raced is not None:
             return self._replay(raced, digest)
         self._relay.enqueue([OutboxMessage(code, 1, submitted)])
@@ -137,7 +134,7 @@ class Applications:
                                                 "procedure": event.procedure_code})
         return Submitted(self._with_secret(response), replayed=False)
 
-    def _with_secret(self, response: SubmissionOut) -> SubmissionOut:
+    def _with_secret(self, response: Submission) -> Submission:
         secret = lookup_secret(self._lookup_key, response.record_code)
         return response.model_copy(update={
             "receipt": response.receipt.model_copy(update={"lookup_secret": secret})})
@@ -146,30 +143,28 @@ class Applications:
         """Under the current key or a retired one: a receipt outlives a key rotation."""
         return any(lookup_secret_matches(key, code, given) for key in self._lookup_keys)
 
-    def _replay(self, stored: Stored, digest: str) -> Submitted:
+    def _replay(self, stored: Replay, digest: str) -> Submitted:
         if stored.fingerprint != digest:
             self.rejected("idempotency_conflict")
             raise Problem(409, "idempotency-conflict", "Idempotency key reused",
                           "This Idempotency-Key was used for a different application.")
         self._replayed.inc()
-        return Submitted(self._with_secret(SubmissionOut.model_validate(stored.response)),
-                         replayed=True)
+        return Submitted(self._with_secret(stored.submission), replayed=True)
 
     async def record(self, code: str, by_secret: bool = False) -> RecordOut:
-        doc = await self._store.get(code)
-        if doc is None:
+        found = await self._store.tracked(code)
+        if found is None:
             raise unknown_record(code, by_secret)
-        received = {"at": doc["received_at"], "event_type": "vn.motcua.record.submitted",
-                    "status": "received", "summary": "received; receipt issued"}
-        tracking = fold(doc["appointment_original"], [received, *doc.get("tracking", [])])
+        tracking = fold(found.appointment_original,
+                        [received_entry(found.submitted_event_id, found.received_at),
+                         *found.tracking])
         return RecordOut(
-            record_code=code, procedure_code=doc["procedure_code"], status=tracking.status,
-            received_at=to_local(doc["received_at"]),
-            appointment_original=to_local(doc["appointment_original"]),
+            record_code=code, procedure_code=found.procedure_code, status=tracking.status,
+            received_at=to_local(found.received_at),
+            appointment_original=to_local(found.appointment_original),
             appointment_current=to_local(tracking.appointment_current),
-            appointment_provisional=bool(doc.get("appointment_provisional", False)),
+            appointment_provisional=found.appointment_provisional,
             department_code=tracking.department_code,
-            history=[HistoryEntryOut(at=to_local(e["at"]), event_type=e["event_type"],
-                                     status=e.get("status"), summary=e["summary"])
-                     for e in tracking.history])
-
+            history=[HistoryEntryOut(at=to_local(entry.at), event_type=entry.event_type,
+                                     status=entry.change.status, summary=entry.change.summary)
+                     for entry in tracking.history])

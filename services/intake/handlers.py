@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from services.runtime.consumer import Incoming, Refusal
 from services.runtime.errors import PoisonMessage
 
-from .store import RecordStore
-from .tracking import history_entry, track
+from .domain import history_entry, track
+from .ports import RecordStore
 
 
 class TrackingHandler:

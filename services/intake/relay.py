@@ -23,7 +23,7 @@ from services.runtime.outbox import StoredSender
 from services.runtime.retrying import until_done
 from services.runtime.waits import next_within
 
-from .store import OutboxMessage, RecordStore
+from .ports import OutboxMessage, RecordStore
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -93,7 +93,7 @@ class OutboxRelay:
 
     async def publish(self, messages: list[OutboxMessage]) -> int:
         """Publish events, wait for the broker, then note them sent."""
-        await self._sender.send([m.stored for m in messages])
+        await self._sender.send([m.message for m in messages])
         await self._store.record_sent(messages)
         self._published.inc(len(messages))
         return len(messages)

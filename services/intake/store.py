@@ -1,4 +1,4 @@
-"""Intake's MongoDB port: records with their outbox in one document, record codes, idempotency.
+"""Intake's MongoDB adapter: records with their outbox in one document, record codes, idempotency.
 
 A record and the event announcing it are written in a single insert (single-document atomicity,
 no transaction), so an accepted application can never exist without its pending event.
@@ -12,7 +12,6 @@ idempotency key, a tracking entry by a conditional `$push`, a relay's lease by
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -21,26 +20,19 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from services.runtime.outbox import StoredMessage
+
+from .domain import HistoryEntry, Submission, TrackingChange, unit_day
+from .ports import RECORD_LAYOUT, OutboxMessage, Record, Replay, TrackedRecord
+
 Document = dict[str, Any]
 
 
-@dataclass(frozen=True)
-class Stored:
-    """A record as the idempotency check found it."""
-
-    fingerprint: str
-    response: Document
+class NewerLayout(Exception):
+    """A record written by a newer intake than this one: not read, never rewritten."""
 
 
-@dataclass(frozen=True)
-class OutboxMessage:
-    record_code: str
-    seq: int
-    stored: Document
-    """A `services.runtime.outbox.stored_message` document."""
-
-
-class RecordStore:
+class MongoRecordStore:
     """Takes the database from a provider: the client exists only while the service runs."""
 
     def __init__(self, db: Callable[[], AsyncDatabase[Document]]) -> None:
@@ -64,50 +56,50 @@ class RecordStore:
     async def claim_sequence(self, unit_code: str, day: date, limit: int) -> int | None:
         """The next number of a receiving unit's day: one atomic `$inc` of its counter, so two
         requests never get the same number. None once `limit` numbers were given."""
-        unit_day = {"_id": f"{unit_code}-{day:%y%m%d}"}
+        counter_id = {"_id": unit_day(unit_code, day)}
         try:
             counter = await self.codes.find_one_and_update(
-                unit_day, {"$inc": {"last": 1}}, upsert=True, return_document=ReturnDocument.AFTER)
+                counter_id, {"$inc": {"last": 1}}, upsert=True, return_document=ReturnDocument.AFTER)
         except DuplicateKeyError:  # two first requests of the day both upserted
             counter = await self.codes.find_one_and_update(
-                unit_day, {"$inc": {"last": 1}}, return_document=ReturnDocument.AFTER)
+                counter_id, {"$inc": {"last": 1}}, return_document=ReturnDocument.AFTER)
         assert counter is not None  # upserted, or created by the request that won the upsert
         seq = int(counter["last"])
         return seq if seq <= limit else None
 
     # --- records and idempotency --------------------------------------------------------------
 
-    async def find_by_key(self, key: str) -> Stored | None:
+    async def find_by_key(self, key: str) -> Replay | None:
         """The record an Idempotency-Key created, by the records' unique index on the key."""
         doc = await self.records.find_one({"idempotency_key": key},
-                                          {"fingerprint": 1, "response": 1})
-        return Stored(doc["fingerprint"], doc["response"]) if doc else None
+                                          {"fingerprint": 1, "response": 1, "layout": 1})
+        return _replay(doc) if doc else None
 
-    async def insert(self, record: Document) -> Stored | None:
-        """Insert a new record; if its idempotency key won a race elsewhere, return that one.
-
-        The key lives in the record itself (unique index), so the record and its key are one
+    async def insert(self, record: Record, lease_until: datetime) -> Replay | None:
+        """The key lives in the record itself (unique index), so the record and its key are one
         durable write: no state where one exists without the other."""
         try:
-            await self.records.insert_one(record)
+            await self.records.insert_one(_record_document(record, lease_until))
         except DuplicateKeyError:  # a concurrent retry with the same key got there first
-            stored = await self.find_by_key(record["idempotency_key"])
+            stored = await self.find_by_key(record.idempotency_key)
             if stored is None:
                 raise
             return stored
         return None
 
-    async def get(self, code: str) -> Document | None:
-        return await self.records.find_one({"_id": code}, {"outbox": 0, "application": 0})
+    async def tracked(self, code: str) -> TrackedRecord | None:
+        doc = await self.records.find_one({"_id": code}, {"outbox": 0, "application": 0,
+                                                          "response": 0})
+        return _tracked(doc) if doc else None
 
-    async def add_tracking(self, entries: Sequence[tuple[str, Document]]) -> set[str]:
-        """Append tracking entries, each once and in the given order, in one bulk write; the
-        codes of records intake does not know (their entries were not added)."""
+    async def add_tracking(self, entries: Sequence[tuple[str, HistoryEntry]]) -> set[str]:
+        """In one ordered bulk write, each entry pushed only if its event is not there yet."""
         if not entries:
             return set()
         result = await self.records.bulk_write([
-            UpdateOne({"_id": code, "tracking.event_id": {"$ne": entry["event_id"]}},
-                      {"$push": {"tracking": entry}}) for code, entry in entries], ordered=True)
+            UpdateOne({"_id": code, "tracking.event_id": {"$ne": entry.event_id}},
+                      {"$push": {"tracking": _entry_document(entry)}}) for code, entry in entries],
+            ordered=True)
         codes = {code for code, _ in entries}
         if result.matched_count == len(entries):
             return set()
@@ -116,7 +108,7 @@ class RecordStore:
 
     # --- outbox -------------------------------------------------------------------------------
 
-    async def record_sent(self, messages: list[OutboxMessage]) -> None:
+    async def record_sent(self, messages: Sequence[OutboxMessage]) -> None:
         """Note on each record that these events went out, in one bulk write; a record whose
         events are all out stops being pending, so no sweep reads it again."""
         if not messages:
@@ -137,7 +129,8 @@ class RecordStore:
         if doc is None:
             return []
         done = set(doc.get("outbox_sent", []))
-        unsent = [_message(code, entry) for entry in doc["outbox"] if entry["seq"] not in done]
+        unsent = [OutboxMessage(code, int(entry["seq"]), StoredMessage.from_document(entry))
+                  for entry in doc["outbox"] if entry["seq"] not in done]
         if not unsent:
             await self.records.update_one({"_id": code}, {"$set": {"outbox_pending": False}})
         return unsent
@@ -158,9 +151,60 @@ class RecordStore:
         return codes
 
 
-def outbox_entry(seq: int, stored: Document) -> Document:
-    return {"seq": seq, **stored}
+def _record_document(record: Record, lease_until: datetime) -> Document:
+    return {
+        "_id": record.code, "layout": record.layout, "idempotency_key": record.idempotency_key,
+        "fingerprint": record.fingerprint, "procedure_code": record.procedure_code,
+        "received_at": record.received_at, "submitted_event_id": record.submitted_event_id,
+        "appointment_original": record.appointment_original,
+        "appointment_provisional": record.appointment_provisional,
+        "application": record.application.model_dump(mode="json"),
+        "response": record.submission.model_dump(mode="json"),
+        "outbox": [{"seq": seq, **message.document()}
+                   for seq, message in enumerate(record.outbox, start=1)],
+        "outbox_pending": bool(record.outbox),
+        "outbox_lease_until": lease_until,
+        "tracking": [_entry_document(entry) for entry in record.tracking],
+    }
 
 
-def _message(code: str, entry: Document) -> OutboxMessage:
-    return OutboxMessage(code, int(entry["seq"]), entry)
+def _checked(doc: Document) -> Document:
+    if int(doc.get("layout", 1)) > RECORD_LAYOUT:
+        raise NewerLayout(f"record {doc['_id']} has layout {doc['layout']}; this intake reads "
+                          f"up to {RECORD_LAYOUT}")
+    return doc
+
+
+def _replay(doc: Document) -> Replay:
+    _checked(doc)
+    return Replay(doc["fingerprint"], Submission.model_validate(doc["response"]))
+
+
+def _tracked(doc: Document) -> TrackedRecord:
+    _checked(doc)
+    return TrackedRecord(
+        code=doc["_id"], procedure_code=doc["procedure_code"], received_at=doc["received_at"],
+        submitted_event_id=doc.get("submitted_event_id", ""),
+        appointment_original=doc["appointment_original"],
+        appointment_provisional=bool(doc.get("appointment_provisional", False)),
+        tracking=tuple(_entry(entry) for entry in doc.get("tracking", [])))
+
+
+def _entry_document(entry: HistoryEntry) -> Document:
+    """The stored shape of a history line; `fields` holds only what the event changed."""
+    change = entry.change
+    fields: Document = {}
+    if change.moves_department:
+        fields["department_code"] = change.department_code
+    if change.appointment_current is not None:
+        fields["appointment_current"] = change.appointment_current
+    return {"event_id": entry.event_id, "event_type": entry.event_type, "at": entry.at,
+            "status": change.status, "summary": change.summary, "fields": fields}
+
+
+def _entry(doc: Document) -> HistoryEntry:
+    fields = doc.get("fields") or {}
+    return HistoryEntry(doc["event_id"], doc["event_type"], doc["at"], TrackingChange(
+        doc.get("status"), doc["summary"], moves_department="department_code" in fields,
+        department_code=fields.get("department_code"),
+        appointment_current=fields.get("appointment_current")))

@@ -18,7 +18,7 @@ from typing import Any
 from contracts import topics
 from contracts.envelope import Envelope
 from contracts.notifications.v1 import NotificationOutcome
-from services.runtime.outbox import stored_message
+from services.runtime.outbox import StoredMessage, stored_message
 from services.runtime.retrying import until_done
 from services.runtime.service import ServiceRuntime
 from services.runtime.waits import next_within
@@ -36,7 +36,7 @@ def outcome_message(outcome: NotificationOutcome, at: datetime, traceparent: str
     """The stored message of a notification's one final outcome; the same id whoever writes it."""
     event_id = str(uuid.uuid5(_NAMESPACE, f"outcome\x1f{outcome.notification_id}"))
     envelope = Envelope.wrap(outcome, source=SOURCE, time=at, id=event_id)
-    return stored_message(topics.NOTIFICATION_OUTCOMES, envelope, traceparent)
+    return stored_message(topics.NOTIFICATION_OUTCOMES, envelope, traceparent).document()
 
 
 class OutcomePublisher:
@@ -71,7 +71,8 @@ class OutcomePublisher:
                 next_sweep = loop.time() + self._settings.sweep_s
 
     async def _publish(self, batch: list[tuple[str, Document]]) -> int:
-        await self._runtime.stored_sender.send([message for _, message in batch])
+        await self._runtime.stored_sender.send(
+            [StoredMessage.from_document(message) for _, message in batch])
         await self._store.mark_published([nid for nid, _ in batch])
         return len(batch)
 

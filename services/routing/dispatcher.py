@@ -28,7 +28,7 @@ from reference.units import Units
 from services.runtime.clock import Clock
 from services.runtime.consumer import Delivery, Incoming, Refusal
 from services.runtime.errors import PoisonMessage, StateChanged
-from services.runtime.outbox import stored_message
+from services.runtime.outbox import StoredMessage, stored_message
 from services.runtime.service import ServiceRuntime
 
 from .decide import Decision, RouteInput, next_candidate, route, successor_for
@@ -160,7 +160,7 @@ class Dispatcher:
             await self._refuse(envelope, sender, refusal)
             return
         assert doc is not None and holding is not None
-        forward = {**stored_message(topics.DEPARTMENT_UPDATES, envelope, envelope.traceparent),
+        forward = {**stored_message(topics.DEPARTMENT_UPDATES, envelope, envelope.traceparent).document(),
                    "cause": envelope.id}
         last = later(holding.last_event_at, envelope.time)
         if isinstance(update, department.RecordReturnedMisrouted):
@@ -182,7 +182,7 @@ class Dispatcher:
                                  id=_derived_id(f"refused:{sender}:{envelope.id}", 0),
                                  traceparent=envelope.traceparent)
         message = await self._store.refuse(
-            sender, envelope.id, stored_message(topics.feedback_topic(sender), feedback))
+            sender, envelope.id, stored_message(topics.feedback_topic(sender), feedback).document())
         self._gate.labels(outcome="refused", reason=refusal.reason).inc()
         log.warning("department update refused", extra={
             "event_id": envelope.id, "event_type": envelope.type, "department": sender,
@@ -290,10 +290,10 @@ class Dispatcher:
             administrative_unit_code=record.administrative_unit_code)
         ids = [_derived_id(ids_from, n) if ids_from else None for n in range(2)]
         return [
-            stored_message(topics.department_topic(code),
-                           Envelope.wrap(assigned, source=SOURCE, time=now, id=ids[0]), traceparent),
-            stored_message(topics.RECORDS_ROUTED,
-                           Envelope.wrap(routed, source=SOURCE, time=now, id=ids[1]), traceparent),
+            stored_message(topics.department_topic(code), Envelope.wrap(
+                assigned, source=SOURCE, time=now, id=ids[0]), traceparent).document(),
+            stored_message(topics.RECORDS_ROUTED, Envelope.wrap(
+                routed, source=SOURCE, time=now, id=ids[1]), traceparent).document(),
         ]
 
     async def _send(self, outbox: list[dict[str, Any]], cause: str | None) -> None:
@@ -308,7 +308,7 @@ class Dispatcher:
                 topics.department_topics(owner) if owner is not None else (topic,)))
         if needed:
             await self._runtime.ensure_topic(*needed)
-        await self._runtime.stored_sender.send(messages)
+        await self._runtime.stored_sender.send([StoredMessage.from_document(m) for m in messages])
 
 
 def _caused_by(cause: str, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from opentelemetry import trace
@@ -27,16 +28,36 @@ def wire_message(envelope: Envelope[Any]) -> KafkaMessage:
     return encode(envelope.model_copy(update={"traceparent": None, "tracestate": None}))
 
 
-def stored_message(topic: str, envelope: Envelope[Any], traceparent: str | None = None) -> Document:
-    """A message as a document: logical topic, key, value, headers, and the trace to resume."""
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    """A message kept in a service's documents until the broker took it: the logical topic (the
+    deployment's prefix is added when sent), key, value, headers, and the trace to resume."""
+
+    topic: str
+    key: str
+    value: str
+    headers: dict[str, str]
+    traceparent: str | None = None
+
+    def document(self) -> Document:
+        return {"topic": self.topic, "key": self.key, "value": self.value,
+                "headers": self.headers, "traceparent": self.traceparent}
+
+    @classmethod
+    def from_document(cls, doc: Document) -> StoredMessage:
+        return cls(doc["topic"], doc["key"], doc["value"], dict(doc["headers"]),
+                   doc.get("traceparent"))
+
+    def kafka(self) -> KafkaMessage:
+        return KafkaMessage(key=self.key.encode(), value=self.value.encode(),
+                            headers=[(k, v.encode()) for k, v in self.headers.items()])
+
+
+def stored_message(topic: str, envelope: Envelope[Any],
+                   traceparent: str | None = None) -> StoredMessage:
     message = wire_message(envelope)
-    return {"topic": topic, "key": message.key.decode(), "value": message.value.decode(),
-            "headers": message.header_map(), "traceparent": traceparent}
-
-
-def message_of(doc: Document) -> KafkaMessage:
-    return KafkaMessage(key=doc["key"].encode(), value=doc["value"].encode(),
-                        headers=[(k, v.encode()) for k, v in doc["headers"].items()])
+    return StoredMessage(topic, message.key.decode(), message.value.decode(),
+                         message.header_map(), traceparent)
 
 
 class StoredSender:
@@ -56,20 +77,20 @@ class StoredSender:
         self._tracer = tracer
         self._settings = settings
 
-    async def send(self, docs: Sequence[Document]) -> None:
+    async def send(self, messages: Sequence[StoredMessage]) -> None:
         producer = self._producer()
         confirmations = []
-        for doc in docs:
-            stored = doc.get("traceparent")
-            parent = _propagator.extract({"traceparent": stored}) if stored else None
-            topic = self._settings.topic(doc["topic"])
+        for stored in messages:
+            parent = (_propagator.extract({"traceparent": stored.traceparent})
+                      if stored.traceparent else None)
+            topic = self._settings.topic(stored.topic)
             with self._tracer.start_as_current_span(
                     f"{topic} publish", context=parent, kind=trace.SpanKind.PRODUCER,
                     attributes={"messaging.system": "kafka", "messaging.destination.name": topic,
-                                "motcua.record_id": doc["key"]}):
+                                "motcua.record_id": stored.key}):
                 carrier: dict[str, str] = {}
                 _propagator.inject(carrier)
-                message = message_of(doc)
+                message = stored.kafka()
                 headers = [(k, v) for k, v in message.headers if k not in carrier]
                 headers += [(k, v.encode()) for k, v in carrier.items()]
                 confirmations.append(await producer.send(

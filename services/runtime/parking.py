@@ -20,7 +20,7 @@ from pymongo.errors import BulkWriteError
 
 from contracts.envelope import Envelope, decode
 
-from .outbox import message_of, stored_message
+from .outbox import StoredMessage, stored_message
 
 Document = dict[str, Any]
 _DUPLICATE_KEY = 11000
@@ -55,7 +55,7 @@ class ParkingLot:
         """Keep the events until their records come; one already parked stays as it was."""
         now = datetime.now(UTC)
         docs = list({e.id: {"_id": e.id, "record_code": e.record_id, "event_type": e.type,
-                            "parked_at": now, "message": stored_message("", e)}
+                            "parked_at": now, "message": stored_message("", e).document()}
                      for e in envelopes}.values())
         if not docs:
             return
@@ -79,7 +79,7 @@ class ParkingLot:
         found = self._c.find({"record_code": {"$in": sorted(codes)}})
         envelopes = []
         async for doc in found:
-            message = message_of(doc["message"])
+            message = StoredMessage.from_document(doc["message"]).kafka()
             envelopes.append(decode(message.key, message.value, message.headers))
         return sorted(envelopes, key=lambda e: (e.time, e.id))
 

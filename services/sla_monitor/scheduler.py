@@ -25,7 +25,7 @@ from contracts import topics
 from contracts.envelope import Envelope
 from reference.calendar import WorkingCalendar
 from services.runtime.clock import Clock
-from services.runtime.outbox import stored_message
+from services.runtime.outbox import StoredMessage, stored_message
 from services.runtime.retrying import until_done
 from services.runtime.service import ServiceRuntime
 from services.runtime.waits import woken_within
@@ -141,7 +141,8 @@ class Scheduler:
                 alerts[alert.event_id] = alert
         won = await self._store.claim(claims)
         winners = [c for c in claims if c["_id"] in won]
-        await self._runtime.stored_sender.send([c["message"] for c in winners])
+        await self._runtime.stored_sender.send(
+            [StoredMessage.from_document(c["message"]) for c in winners])
         await self._store.sent([c["_id"] for c in winners])
         acked = self._clock.now()
         for claim in winners:
@@ -156,7 +157,7 @@ class Scheduler:
         return {"_id": alert.event_id, "record_code": alert.payload.record_code, "rule": alert.key,
                 "event_type": alert.payload.event_type, "due_at": alert.due_at,
                 "claimed_at": datetime.now(UTC),  # leases run on real time, never a test clock
-                "message": stored_message(topics.SLA_ALERTS, envelope, traceparent)}
+                "message": stored_message(topics.SLA_ALERTS, envelope, traceparent).document()}
 
     async def sweep(self) -> int:
         """Send the claims an instance took but did not see published; returns how many."""
@@ -166,7 +167,8 @@ class Scheduler:
             stale = await self._store.stale_claims(before, self._settings.batch_size)
             if not stale:
                 break
-            await self._runtime.stored_sender.send([c["message"] for c in stale])
+            await self._runtime.stored_sender.send(
+                [StoredMessage.from_document(c["message"]) for c in stale])
             await self._store.sent([c["_id"] for c in stale])
             resent += len(stale)
             self._resent.inc(len(stale))

@@ -8,8 +8,7 @@ from collections import Counter
 from deploy.local.demo.mix import invalid_mix, valid_mix
 from reference.catalog import load_catalog
 from reference.units import load_units
-from services.intake.api_models import ApplicationIn
-from services.intake.domain import assess
+from services.intake.domain import Application, assess
 from services.routing.tables import shipped_tables
 
 CATALOG, UNITS = load_catalog(), load_units()
@@ -18,7 +17,7 @@ OLD, REFORM = shipped_tables()
 
 def test_every_valid_application_passes_intake() -> None:
     for planned in valid_mix(CATALOG, UNITS, OLD):
-        problems = assess(ApplicationIn.model_validate(planned.body), CATALOG, UNITS).problems
+        problems = assess(Application.model_validate(planned.body), CATALOG, UNITS).problems
         assert problems == [], (planned.note, problems)
 
 
@@ -43,5 +42,5 @@ def test_each_invalid_application_fails_on_its_own_problem() -> None:
     invalid = invalid_mix(CATALOG, UNITS)
     assert len({i.expected for i in invalid}) == len(invalid)
     for wrong in invalid:
-        problems = assess(ApplicationIn.model_validate(wrong.body), CATALOG, UNITS).problems
+        problems = assess(Application.model_validate(wrong.body), CATALOG, UNITS).problems
         assert [p.code for p in problems] == [wrong.expected]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 import pytest
 
@@ -12,29 +11,31 @@ from reference.calendar import load_calendar
 from reference.catalog import load_catalog
 from reference.localtime import VIETNAM
 from reference.units import load_units
-from services.intake.api_models import ApplicationIn
 from services.intake.domain import (
     PROVISIONAL_APPOINTMENT_NOTICE,
+    Application,
+    HistoryEntry,
     SequenceExhausted,
+    TrackingChange,
     assess,
     due,
     fingerprint,
+    fold,
     format_record_code,
     receipt,
     submitted_event,
 )
 from services.intake.examples import application
-from services.intake.tracking import fold
 
 CATALOG = load_catalog()
 UNITS = load_units()
 CALENDAR = load_calendar()
 
 
-def _application(code: str = "9.000003.000.00.00.H40", **changes: object) -> ApplicationIn:
+def _application(code: str = "9.000003.000.00.00.H40", **changes: object) -> Application:
     body = application(CATALOG.get(code), UNITS, random.Random(5))
     body.update(changes)
-    return ApplicationIn.model_validate(body)
+    return Application.model_validate(body)
 
 
 def test_record_code_follows_circular_01_2018() -> None:
@@ -46,7 +47,7 @@ def test_record_code_follows_circular_01_2018() -> None:
 
 def test_fingerprint_ignores_key_order_but_not_content() -> None:
     one = _application()
-    reordered = ApplicationIn.model_validate(dict(reversed(list(one.model_dump().items()))))
+    reordered = Application.model_validate(dict(reversed(list(one.model_dump().items()))))
     assert fingerprint(one) == fingerprint(reordered)
     assert fingerprint(one) != fingerprint(one.model_copy(update={"reused_data": not one.reused_data}))
 
@@ -110,15 +111,22 @@ def test_an_appointment_counted_on_the_provisional_year_says_it_may_move() -> No
 def test_tracking_fold_takes_the_latest_status_in_event_time() -> None:
     t0 = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
     new_date = t0 + timedelta(days=9)
-    history: list[dict[str, Any]] = [
-        {"at": t0 + timedelta(minutes=2), "status": "processing", "fields": {}},
-        {"at": t0, "status": "received", "fields": {}},
-        {"at": t0 + timedelta(minutes=1), "status": "transferred",
-         "fields": {"department_code": "CA-TINH"}},
-        {"at": t0 + timedelta(minutes=3), "status": None,
-         "fields": {"appointment_current": new_date}},
+
+    def entry(minutes: int, change: TrackingChange) -> HistoryEntry:
+        return HistoryEntry(f"e{minutes}", "t", t0 + timedelta(minutes=minutes), change)
+
+    history = [
+        entry(2, TrackingChange("processing", "accepted")),
+        entry(0, TrackingChange("received", "received")),
+        entry(1, TrackingChange("transferred", "to CA-TINH", moves_department=True,
+                                department_code="CA-TINH")),
+        entry(3, TrackingChange(None, "late", appointment_current=new_date)),
     ]
     tracking = fold(t0 + timedelta(days=7), history)
     assert tracking.status == "processing"
     assert tracking.department_code == "CA-TINH"
     assert tracking.appointment_current == new_date
+    assert [e.event_id for e in tracking.history] == ["e0", "e1", "e2", "e3"]
+    returned = fold(t0, [*history, entry(4, TrackingChange(
+        "awaiting_manual_routing", "manual", moves_department=True))])
+    assert returned.department_code is None  # a manual decision: nobody holds it now

@@ -75,7 +75,7 @@ async def provision_department_topics(kafka: KafkaAccess, namespace: str) -> flo
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
     from contracts.topics import department_topics
-    from services.routing.tables import shipped_tables
+    from services.routing.domain.tables import shipped_tables
     from services.runtime.kafka import topic_spec
 
     codes = sorted({d.code for table in shipped_tables() for d in table.departments if d.active})

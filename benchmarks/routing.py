@@ -31,8 +31,8 @@ from deploy.local.services import ServiceFleet
 from deploy.local.stack import REPO_ROOT
 from reference.catalog import load_catalog
 from reference.units import load_units
-from services.routing.decide import RouteInput, route
-from services.routing.tables import shipped_tables
+from services.routing.domain.decide import RouteInput, route
+from services.routing.domain.tables import shipped_tables
 from services.runtime.kafka_access import KafkaAccess
 
 from .common import endpoints, peak_rss_mib, provision_department_topics

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from services.routing.table import RoutingTable
+from services.routing.domain.table import RoutingTable
 from services.runtime.kafka_access import KafkaAccess
 
 from . import broker

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from deploy.local.issuer import LocalIssuer
-from services.routing.table import RoutingTable
-from services.routing.tables import shipped_tables
+from services.routing.domain.table import RoutingTable
+from services.routing.domain.tables import shipped_tables
 from services.runtime.kafka_access import KafkaAccess
 
 from . import broker

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 
-from services.routing.table import RoutingTable
+from services.routing.domain.table import RoutingTable
 from services.runtime.kafka_access import TopicUse
 from services.runtime.service import ServiceRuntime
 

@@ -20,16 +20,13 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from services.runtime.errors import NewerLayout
 from services.runtime.outbox import StoredMessage
 
 from .domain import HistoryEntry, Submission, TrackingChange, unit_day
 from .ports import RECORD_LAYOUT, OutboxMessage, Record, Replay, TrackedRecord
 
 Document = dict[str, Any]
-
-
-class NewerLayout(Exception):
-    """A record written by a newer intake than this one: not read, never rewritten."""
 
 
 class MongoRecordStore:

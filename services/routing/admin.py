@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from .tables import shipped_tables
+from .domain.tables import shipped_tables
 
 
 def _table(args: argparse.Namespace) -> dict[str, object]:

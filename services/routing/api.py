@@ -10,7 +10,7 @@ from services.runtime.auth import requires
 from services.runtime.problems import FieldProblem, Problem
 
 from .dispatcher import Dispatcher
-from .table import RoutingTable, TableProblem
+from .domain.table import RoutingTable, TableProblem
 from .versions import TableRejected, TableVersions
 
 

@@ -13,10 +13,10 @@ from services.runtime.clock import Clock
 from services.runtime.service import ServiceRuntime
 
 from .api import router
-from .directory import MANUAL_QUEUE
 from .dispatcher import Dispatcher
+from .domain.directory import MANUAL_QUEUE
 from .settings import RoutingSettings
-from .store import RouteStore
+from .store import MongoRouteStore
 from .versions import TableVersions
 
 
@@ -24,10 +24,11 @@ def create_app(settings: RoutingSettings | None = None, clock: Clock | None = No
     settings = settings or RoutingSettings()
     runtime = ServiceRuntime(settings, clock)
     catalog, units = load_catalog(), load_units()
-    store = RouteStore(lambda: runtime.db)
+    store = MongoRouteStore(lambda: runtime.db)
     versions = TableVersions(store, catalog, units)
-    dispatcher = Dispatcher(runtime, store, versions, catalog, units, settings.max_bounces,
-                            settings.update_clock_skew_s)
+    dispatcher = Dispatcher(runtime, store, versions, catalog, units, clock=runtime.clock,
+                            metrics=runtime.metrics, max_bounces=settings.max_bounces,
+                            skew_s=settings.update_clock_skew_s)
 
     async def prepare() -> None:
         await store.create_indexes()

@@ -13,9 +13,9 @@ import logging
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
-from prometheus_client import Counter
+from prometheus_client import CollectorRegistry, Counter
 
 from contracts import topics
 from contracts.department import v1 as department
@@ -29,36 +29,34 @@ from services.runtime.clock import Clock
 from services.runtime.consumer import Delivery, Incoming, Refusal
 from services.runtime.errors import PoisonMessage, StateChanged
 from services.runtime.outbox import StoredMessage, stored_message
-from services.runtime.service import ServiceRuntime
 
-from .decide import Decision, RouteInput, next_candidate, route, successor_for
-from .directory import MANUAL_QUEUE
-from .gate import GateRefusal, Holding, check, later, stage_after
-from .store import Document, RouteStore
-from .table import RoutingTable
+from .domain.decide import Decision, RouteInput, next_candidate, route, successor_decision
+from .domain.gate import GateRefusal, check
+from .domain.route import Kind, after_update, bounced, first_route, kind_of, moved
+from .domain.table import RoutingTable
+from .ports import Outgoing, Outlet, RouteStore, StoredRoute
 from .versions import TableVersions
 
 log = logging.getLogger(__name__)
 SOURCE = "/motcua/routing"
 REORG = "reorganisation@v"
-CLOSING = (department.RecordResolved, department.RecordRejected, department.ResultReturned)
-Kind = Literal["routed", "rerouted", "manual"]
 
 
 class Dispatcher:
-    def __init__(self, runtime: ServiceRuntime, store: RouteStore, versions: TableVersions,
-                 catalog: Catalog, units: Units, max_bounces: int, skew_s: float) -> None:
-        self._runtime = runtime
+    def __init__(self, outlet: Outlet, store: RouteStore, versions: TableVersions,
+                 catalog: Catalog, units: Units, *, clock: Clock, metrics: CollectorRegistry,
+                 max_bounces: int, skew_s: float) -> None:
+        self._outlet = outlet
         self._store = store
         self._versions = versions
         self._catalog = catalog
         self._units = units
         self._max_bounces = max_bounces
-        self._clock: Clock = runtime.clock
+        self._clock = clock
         self._decisions = Counter("motcua_routing_decisions", "routing decisions",
-                                  ["decision", "department"], registry=runtime.metrics)
+                                  ["decision", "department"], registry=metrics)
         self._gate = Counter("motcua_routing_department_updates", "department updates the gate "
-                             "forwarded or refused", ["outcome", "reason"], registry=runtime.metrics)
+                             "forwarded or refused", ["outcome", "reason"], registry=metrics)
         self._skew = timedelta(seconds=skew_s)
 
     # --- records.submitted.v1 -----------------------------------------------------------------
@@ -69,7 +67,7 @@ class Dispatcher:
         routed by another instance) gets no new decision, only a resend of what a crash may
         have left unsent; creating first saves a lookup per new record."""
         refused: list[Refusal] = []
-        first: dict[str, Document] = {}
+        first: dict[str, tuple[StoredRoute, Kind]] = {}
         seen: list[Incoming] = []
         table = self._versions.current
         now = self._clock.now()
@@ -82,52 +80,45 @@ class Dispatcher:
                 refused.append(Refusal(incoming, _poison(error)))
                 continue
             seen.append(incoming)
-        created = await self._store.create_many(list(first.values()))
-        routes = {code: route for code, route in first.items() if code in created}
+        created = await self._store.create_many([stored for stored, _ in first.values()])
+        routes = {code: stored for code, (stored, _) in first.items() if code in created}
         if len(created) < len(first):
             routes.update(await self._store.get_many(first.keys() - created))
         for code in created:
-            self._decisions.labels(decision=_kind_of(first[code]["status"]),
-                                   department=first[code]["department"]).inc()
-        outgoing: list[Document] = []
+            stored, kind = first[code]
+            self._decisions.labels(decision=kind, department=stored.route.department).inc()
+        outgoing: list[StoredMessage] = []
         sending: set[tuple[str, str]] = set()
         for incoming in seen:  # each event's own messages, once, also for a repeat in the batch
-            route = routes.get(incoming.envelope.record_id)
-            if route is None or (route["_id"], incoming.envelope.id) in sending:
+            found = routes.get(incoming.envelope.record_id)
+            if found is None or (found.code, incoming.envelope.id) in sending:
                 continue
-            sending.add((route["_id"], incoming.envelope.id))
-            outgoing += [m for m in route["outbox"] if m.get("cause") == incoming.envelope.id]
-        await self._send(outgoing, None)
+            sending.add((found.code, incoming.envelope.id))
+            outgoing += found.caused_by(incoming.envelope.id)
+        await self._send(outgoing)
         return refused
 
     def _first_route(self, incoming: Incoming, record: RecordSubmitted, table: RoutingTable,
-                     now: datetime) -> Document:
-        """A new record's route document, with the messages its decision produces."""
+                     now: datetime) -> tuple[StoredRoute, Kind]:
+        """A new record's route, with the messages its decision produces."""
         try:
             procedure = self._catalog.get(record.procedure_code)
         except UnknownProcedure:
             raise PoisonMessage("unknown_procedure", f"procedure {record.procedure_code} is "
                                 "not in routing's catalogue") from None
-        unit = record.administrative_unit_code
         decision = route(RouteInput(procedure_code=procedure.code,
                                     agency_kind=procedure.agency_kind,
                                     handling_level=procedure.handling_level,
-                                    administrative_unit_code=unit), table, self._units)
-        kind: Kind = "manual" if decision.department_code == MANUAL_QUEUE else "routed"
+                                    administrative_unit_code=record.administrative_unit_code),
+                         table, self._units)
+        kind = kind_of(decision, first=True)
         event_id = incoming.envelope.id
-        messages = _caused_by(event_id, self._messages(
-            record, decision, kind, now=now, attempt=1, version=table.version, previous=None,
-            traceparent=incoming.traceparent))
-        return {
-            "_id": record.record_code, "record": record.model_dump(mode="json"),
-            "procedure_code": procedure.code, "agency_kind": procedure.agency_kind,
-            "handling_level": procedure.handling_level, "unit": unit,
-            "department": decision.department_code, "attempt": 1,
-            "returned_by": [], "candidates_left": list(decision.candidates_left),
-            "table_version": table.version, "status": _status(kind),
-            "stage": "assigned", "last_event_at": now,
-            "applied": [event_id], "outbox": messages,
-        }
+        messages = self._messages(record, decision, kind, now=now, attempt=1,
+                                  version=table.version, previous=None,
+                                  traceparent=incoming.traceparent)
+        stored = StoredRoute(route=first_route(record, procedure, decision, table.version, now),
+                             applied=(event_id,), outbox=_caused_by(event_id, messages))
+        return stored, kind
 
     # --- updates.<department>.v1: the gate ---------------------------------------------------
 
@@ -139,39 +130,36 @@ class Dispatcher:
         if sender is None:
             raise PoisonMessage("not_an_inbound_topic", f"{delivery.topic} is no department's")
         update = envelope.data
-        doc = None
+        stored = None
         if isinstance(update, department.DepartmentUpdate):
-            doc = await self._store.get(update.record_code)
-            if doc is not None and envelope.id in doc["applied"]:
-                await self._send(doc["outbox"], envelope.id)
+            stored = await self._store.get(update.record_code)
+            if stored is not None and envelope.id in stored.applied:
+                await self._send(stored.caused_by(envelope.id))
                 return
         kept = await self._store.refusal(sender, envelope.id)
         if kept is not None:
-            await self._send([kept["message"]], None)
+            await self._send([kept])
             return
         if not isinstance(update, department.DepartmentUpdate):
             await self._refuse(envelope, sender, GateRefusal(
                 "unreadable", f"{envelope.type} is not a department update"))
             return
-        holding = None if doc is None else _holding(doc)
         refusal = check(update, sender=sender, at=envelope.time, now=self._clock.now(),
-                        holding=holding, skew=self._skew)
+                        holding=None if stored is None else stored.route.holding,
+                        skew=self._skew)
         if refusal is not None:
             await self._refuse(envelope, sender, refusal)
             return
-        assert doc is not None and holding is not None
-        forward = {**stored_message(topics.DEPARTMENT_UPDATES, envelope, envelope.traceparent).document(),
-                   "cause": envelope.id}
-        last = later(holding.last_event_at, envelope.time)
+        assert stored is not None
+        forward = Outgoing(envelope.id, stored_message(topics.DEPARTMENT_UPDATES, envelope,
+                                                       envelope.traceparent))
         if isinstance(update, department.RecordReturnedMisrouted):
-            await self._bounce(doc, envelope.id, update.department_code, forward)
+            await self._bounce(stored, envelope.id, update.department_code, forward)
             return
-        changes: dict[str, Any] = {"stage": stage_after(update, holding.stage), "last_event_at": last}
-        if isinstance(update, CLOSING):
-            changes["status"] = "closed"
-        await self._store.apply(doc, envelope.id, changes, [forward])
+        await self._store.apply(stored, envelope.id,
+                                after_update(stored.route, update, envelope.time), [forward])
         self._gate.labels(outcome="accepted", reason="").inc()
-        await self._send([forward], envelope.id)
+        await self._send([forward.message])
 
     async def _refuse(self, envelope: Envelope[Any], sender: str, refusal: GateRefusal) -> None:
         code = envelope.record_id
@@ -182,34 +170,29 @@ class Dispatcher:
                                  id=_derived_id(f"refused:{sender}:{envelope.id}", 0),
                                  traceparent=envelope.traceparent)
         message = await self._store.refuse(
-            sender, envelope.id, stored_message(topics.feedback_topic(sender), feedback).document())
+            sender, envelope.id, stored_message(topics.feedback_topic(sender), feedback))
         self._gate.labels(outcome="refused", reason=refusal.reason).inc()
         log.warning("department update refused", extra={
             "event_id": envelope.id, "event_type": envelope.type, "department": sender,
             "reason": refusal.reason})
-        await self._send([message], None)
+        await self._send([message])
 
-    async def _bounce(self, doc: dict[str, Any], event_id: str, returned_by: str,
-                      forward: dict[str, Any]) -> None:
+    async def _bounce(self, stored: StoredRoute, event_id: str, returned_by: str,
+                      forward: Outgoing) -> None:
         table = self._versions.current
-        attempt = int(doc["attempt"]) + 1
-        decision = next_candidate(tuple(doc["candidates_left"]), returned_by, attempt,
+        current = stored.route
+        decision = next_candidate(current.candidates_left, returned_by, current.attempt + 1,
                                   self._max_bounces, table)
-        kind: Kind = "manual" if decision.department_code == MANUAL_QUEUE else "rerouted"
-        record = RecordSubmitted.model_validate(doc["record"])
+        kind = kind_of(decision, first=False)
         now = self._clock.now()
-        messages = [forward, *_caused_by(event_id, self._messages(
-            record, decision, kind, now=now, attempt=attempt, version=table.version,
-            previous=returned_by))]
-        await self._store.apply(doc, event_id, {
-            "department": decision.department_code, "attempt": attempt,
-            "returned_by": [*doc["returned_by"], returned_by],
-            "candidates_left": list(decision.candidates_left), "status": _status(kind),
-            "stage": "assigned", "last_event_at": later(doc.get("last_event_at"), now),
-        }, messages)
+        after = bounced(current, returned_by, decision, now)
+        messages = (forward, *_caused_by(event_id, self._messages(
+            current.record, decision, kind, now=now, attempt=after.attempt,
+            version=table.version, previous=returned_by)))
+        await self._store.apply(stored, event_id, after, messages)
         self._gate.labels(outcome="accepted", reason="").inc()
         self._decisions.labels(decision=kind, department=decision.department_code).inc()
-        await self._send(messages, event_id)
+        await self._send([out.message for out in messages])
 
     # --- a new table version ------------------------------------------------------------------
 
@@ -217,10 +200,9 @@ class Dispatcher:
         """Send what a crash during a reorganisation left unsent (no Kafka message will be
         redelivered for those)."""
         count = 0
-        async for doc in self._store.unsent():
-            for step in {m["cause"] for m in doc["outbox"] if m["cause"].startswith(REORG)}:
-                await self._send(doc["outbox"], step)
-            await self._store.mark_sent(doc["_id"])
+        async for stored in self._store.unsent():
+            await self._send([out.message for out in stored.outbox if out.cause.startswith(REORG)])
+            await self._store.mark_sent(stored.code)
             count += 1
         return count
 
@@ -234,54 +216,51 @@ class Dispatcher:
         table = self._versions.current
         dissolved = {d.code for d in table.departments if not d.active}
         step = f"{REORG}{table.version}"
-        moved = 0
+        moved_count = 0
         async for found in self._store.held_by(dissolved):
-            doc: dict[str, Any] | None = found
-            while doc is not None and doc["department"] in dissolved and step not in doc["applied"]:
+            stored: StoredRoute | None = found
+            while (stored is not None and stored.route.department in dissolved
+                   and step not in stored.applied):
                 try:
-                    await self._move(doc, table, step)
-                    moved += 1
+                    await self._move(stored, table, step)
+                    moved_count += 1
                     break
                 except StateChanged:  # a department's update got there first: read it again
-                    doc = await self._store.get(doc["_id"])
-        if moved:
+                    stored = await self._store.get(stored.code)
+        if moved_count:
             log.info("records moved after a reorganisation",
-                     extra={"table_version": table.version, "records": moved})
-        return moved
+                     extra={"table_version": table.version, "records": moved_count})
+        return moved_count
 
-    async def _move(self, doc: dict[str, Any], table: RoutingTable, step: str) -> None:
+    async def _move(self, stored: StoredRoute, table: RoutingTable, step: str) -> None:
         """One record off a dissolved department, to its successor."""
-        successor = successor_for(doc["department"], doc["unit"], table, self._units)
-        kind: Kind = "manual" if successor == MANUAL_QUEUE else "rerouted"
-        decision = Decision(department_code=successor, candidates_left=(),
+        current = stored.route
+        found = successor_decision(current.department, current.unit, table, self._units)
+        decision = Decision(department_code=found.department_code, candidates_left=(),
                             rule_id="reorganisation",
-                            reason=f"{doc['department']} dissolved in table "
-                                   f"v{table.version}; successor {successor}")
-        record = RecordSubmitted.model_validate(doc["record"])
+                            reason=f"{current.department} dissolved in table "
+                                   f"v{table.version}; successor {found.department_code}")
+        kind = kind_of(decision, first=False)
         now = self._clock.now()
+        after = moved(current, decision, table.version, now)
         messages = _caused_by(step, self._messages(
-            record, decision, kind, now=now, attempt=int(doc["attempt"]) + 1,
-            version=table.version, previous=doc["department"],
-            ids_from=f"{record.record_code}:{step}"))
-        await self._store.apply(doc, step, {
-            "department": successor, "attempt": int(doc["attempt"]) + 1,
-            "candidates_left": [], "table_version": table.version, "status": _status(kind),
-            "stage": "assigned", "last_event_at": later(doc.get("last_event_at"), now),
-            "unsent": True,
-        }, messages)
-        self._decisions.labels(decision=kind, department=successor).inc()
-        await self._send(messages, step)
-        await self._store.mark_sent(doc["_id"])
+            current.record, decision, kind, now=now, attempt=after.attempt,
+            version=table.version, previous=current.department,
+            ids_from=f"{current.code}:{step}"))
+        await self._store.apply(stored, step, after, messages, unsent=True)
+        self._decisions.labels(decision=kind, department=decision.department_code).inc()
+        await self._send([out.message for out in messages])
+        await self._store.mark_sent(stored.code)
 
     # --- messages -----------------------------------------------------------------------------
 
     def _messages(self, record: RecordSubmitted, decision: Decision, kind: Kind, *,
                   now: datetime, attempt: int, version: int, previous: str | None,
                   ids_from: str | None = None,
-                  traceparent: str | None = None) -> list[dict[str, Any]]:
+                  traceparent: str | None = None) -> list[StoredMessage]:
         code = decision.department_code
         assigned = RecordAssigned(record=AssignedRecord.of(record), department_code=code,
-                                             attempt=attempt, rule_version=version, routed_at=now)
+                                  attempt=attempt, rule_version=version, routed_at=now)
         routed = RecordRouted(
             record_code=record.record_code, procedure_code=record.procedure_code,
             department_code=code, department_topic=topics.department_topic(code),
@@ -291,28 +270,26 @@ class Dispatcher:
         ids = [_derived_id(ids_from, n) if ids_from else None for n in range(2)]
         return [
             stored_message(topics.department_topic(code), Envelope.wrap(
-                assigned, source=SOURCE, time=now, id=ids[0]), traceparent).document(),
+                assigned, source=SOURCE, time=now, id=ids[0]), traceparent),
             stored_message(topics.RECORDS_ROUTED, Envelope.wrap(
-                routed, source=SOURCE, time=now, id=ids[1]), traceparent).document(),
+                routed, source=SOURCE, time=now, id=ids[1]), traceparent),
         ]
 
-    async def _send(self, outbox: list[dict[str, Any]], cause: str | None) -> None:
-        """Send the stored messages one event caused (all of them for None), and wait until
-        Kafka has them. A department's first assignment creates its three topics (those of
-        a batch's new departments in one request)."""
-        messages = [m for m in outbox if cause is None or m.get("cause") == cause]
+    async def _send(self, messages: Sequence[StoredMessage]) -> None:
+        """Send stored messages and wait until Kafka has them. A department's first assignment
+        creates its three topics (those of a batch's new departments in one request)."""
         needed: dict[str, None] = {}
-        for topic in dict.fromkeys(message["topic"] for message in messages):
+        for topic in dict.fromkeys(message.topic for message in messages):
             owner = topics.owner_of(topic)
             needed.update(dict.fromkeys(
                 topics.department_topics(owner) if owner is not None else (topic,)))
         if needed:
-            await self._runtime.ensure_topic(*needed)
-        await self._runtime.stored_sender.send([StoredMessage.from_document(m) for m in messages])
+            await self._outlet.ensure_topic(*needed)
+        await self._outlet.send_stored(messages)
 
 
-def _caused_by(cause: str, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{**message, "cause": cause} for message in messages]
+def _caused_by(cause: str, messages: Sequence[StoredMessage]) -> tuple[Outgoing, ...]:
+    return tuple(Outgoing(cause, message) for message in messages)
 
 
 def _derived_id(seed: str, n: int) -> str:
@@ -323,16 +300,3 @@ def _poison(error: ContractError | PoisonMessage) -> PoisonMessage:
     if isinstance(error, PoisonMessage):
         return error
     return PoisonMessage(error.reason, str(error))
-
-
-def _kind_of(status: str) -> Kind:
-    return "manual" if status == "manual" else "routed"
-
-
-def _holding(doc: dict[str, Any]) -> Holding:
-    return Holding(department_code=doc["department"], stage=doc.get("stage"),
-                   last_event_at=doc.get("last_event_at"))
-
-
-def _status(kind: Kind) -> str:
-    return "manual" if kind == "manual" else "routed"

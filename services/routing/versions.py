@@ -7,9 +7,9 @@ import logging
 from reference.catalog import Catalog
 from reference.units import Units
 
-from .store import RouteStore
-from .table import RoutingTable, TableProblem, publishable, validate_table
-from .tables import shipped_tables
+from .domain.table import RoutingTable, TableProblem, publishable, validate_table
+from .domain.tables import shipped_tables
+from .ports import RouteStore
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ class TableVersions:
         if await self._store.newest_table_version() is None:
             first, reform = shipped_tables()
             for table in (first, reform) if seed == "current" else (first,):
-                await self._store.add_table(table.version, table.model_dump(mode="json"))
+                await self._store.add_table(table)
         return await self.refresh()
 
     async def refresh(self) -> RoutingTable:
@@ -49,7 +49,7 @@ class TableVersions:
         if newest is not None and (self._current is None or newest > self._current.version):
             stored = await self._store.table(newest)
             if stored is not None:
-                self._current = RoutingTable.model_validate(stored)
+                self._current = stored
                 log.info("routing table in force", extra={"version": newest})
         return self.current
 
@@ -62,8 +62,7 @@ class TableVersions:
         problems = self.check(proposed)
         if problems:
             raise TableRejected(problems)
-        if not await self._store.add_table(proposed.version,
-                                           proposed.model_dump(mode="json")):
+        if not await self._store.add_table(proposed):
             raise TableRejected([TableProblem(
                 where=f"version {proposed.version}",
                 message=f"version {proposed.version} was published meanwhile")])

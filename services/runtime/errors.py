@@ -34,8 +34,15 @@ class StateChanged(Exception):
     will pass, so the runtime retries it like an outage."""
 
 
+class NewerLayout(Exception):
+    """A stored document written in a layout newer than this build reads (a rolling upgrade
+    under way): never read nor rewritten by it. Transient: the message waits for an instance of
+    the newer build instead of being dead-lettered."""
+
+
 _TRANSIENT: tuple[type[BaseException], ...] = (
     StateChanged,
+    NewerLayout,
     ConnectionFailure,
     AutoReconnect,
     NetworkTimeout,

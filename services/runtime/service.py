@@ -41,7 +41,7 @@ from .deadline import DatabaseDeadlineMiddleware
 from .health import health_router, metrics_router, test_clock_router
 from .kafka import EventPublisher, TopicAdmin, build_broker
 from .kafka_access import TopicUse
-from .outbox import StoredSender
+from .outbox import StoredMessage, StoredSender
 from .problems import CHASSIS_PATHS, BodyLimitMiddleware, document_problems, install_problem_handlers
 from .producer import ProducerKeeper
 from .settings import ServiceSettings
@@ -196,6 +196,10 @@ class ServiceRuntime:
         async def consume(message: KafkaMessage) -> None:
             records = message.raw_message
             await processor.process_batch(records if isinstance(records, tuple) else (records,))
+
+    async def send_stored(self, messages: Sequence[StoredMessage]) -> None:
+        """Send messages kept in the service's documents; returns once all are acknowledged."""
+        await self.stored_sender.send(messages)
 
     async def ensure_topic(self, topic: str, *together: str) -> None:
         """Create logical topics on first use (department topics appear with departments), in

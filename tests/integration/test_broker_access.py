@@ -19,7 +19,7 @@ from aiokafka.errors import (
 
 from contracts import topics
 from deploy.access.grants import department_grants
-from services.routing.tables import shipped_tables
+from services.routing.domain.tables import shipped_tables
 from services.runtime.kafka_access import KafkaAccess
 from tests.endpoints import Endpoints
 from tests.kafka_io import held, write_raw

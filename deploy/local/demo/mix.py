@@ -20,8 +20,8 @@ from typing import Any, Literal
 from reference.catalog import Catalog, Procedure
 from reference.units import Units
 from services.intake.examples import application
-from services.routing.decide import RouteInput, route
-from services.routing.table import RoutingTable
+from services.routing.domain.decide import RouteInput, route
+from services.routing.domain.table import RoutingTable
 
 Behaviour = Literal["resolve", "supplement", "misrouted", "refuse", "ignore", "late", "late_explained"]
 

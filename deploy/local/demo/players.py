@@ -41,7 +41,7 @@ from contracts.sla.v1 import DelayExplanationRequested
 from deploy.access.authority import BrokerAuthority
 from reference.calendar import WorkingCalendar
 from reference.localtime import local_instant, to_local
-from services.routing.directory import MANUAL_QUEUE
+from services.routing.domain.directory import MANUAL_QUEUE
 from services.runtime.kafka_access import KafkaAccess
 
 from .mix import Behaviour

@@ -28,7 +28,7 @@ from reference.calendar import load_calendar
 from reference.catalog import load_catalog
 from reference.localtime import local_instant, to_local
 from reference.units import load_units
-from services.routing.tables import shipped_tables
+from services.routing.domain.tables import shipped_tables
 
 from . import summary
 from .mix import Invalid, Planned, invalid_mix, valid_mix

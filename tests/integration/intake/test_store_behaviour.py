@@ -9,7 +9,8 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from services.intake.ports import RecordStore
-from services.intake.store import MongoRecordStore, NewerLayout
+from services.intake.store import MongoRecordStore
+from services.runtime.errors import NewerLayout
 from tests.behaviour.intake_store import FUTURE, RecordStoreBehaviour, new_record
 from tests.endpoints import Endpoints
 

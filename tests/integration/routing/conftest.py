@@ -22,9 +22,9 @@ from contracts.samples import record_submitted
 from reference.catalog import Procedure, load_catalog
 from reference.units import load_units
 from services.routing.app import create_app
-from services.routing.decide import Decision, RouteInput, route
+from services.routing.domain.decide import Decision, RouteInput, route
+from services.routing.domain.table import RoutingTable
 from services.routing.settings import RoutingSettings
-from services.routing.table import RoutingTable
 from services.runtime.service import ServiceRuntime
 from tests.endpoints import Endpoints
 from tests.kafka_io import read_topic

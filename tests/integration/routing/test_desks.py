@@ -7,7 +7,7 @@ import pytest
 from contracts import topics
 from contracts.envelope import headers_dict
 from departments.desk import DepartmentDesk, accept, return_as_misrouted
-from services.routing.directory import MANUAL_QUEUE
+from services.routing.domain.directory import MANUAL_QUEUE
 from tests.integration.routing.conftest import Routing, find_case, submitted
 from tests.kafka_io import read_topic, write_raw
 

@@ -7,8 +7,8 @@ import asyncio
 import pytest
 
 from contracts.department.v1 import RecordAccepted, RecordReturnedMisrouted
-from services.routing.directory import MANUAL_QUEUE
-from services.routing.store import RouteStore
+from services.routing.domain.directory import MANUAL_QUEUE
+from services.routing.store import MongoRouteStore
 from tests.integration.routing.conftest import Routing, find_case, submitted
 from tests.query_plans import collection_scans, operations_profiled, profile_everything
 
@@ -38,7 +38,7 @@ async def test_routing_returns_and_acceptance_use_indexes(routing: Routing) -> N
             await asyncio.sleep(0.2)
 
     assert seen >= 7
-    store = RouteStore(lambda: routing.runtime.db)  # the start-up and table-change queries
+    store = MongoRouteStore(lambda: routing.runtime.db)  # the start-up and table-change queries
     assert [doc async for doc in store.unsent()] == []
     assert len([doc async for doc in store.held_by({decision.candidates_left[0]})]) == 1
     assert await collection_scans(client, database) == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -13,9 +14,9 @@ from contracts.department.v1 import RecordAccepted, RecordResolved, RecordReturn
 from contracts.department.v2 import AssignedRecord
 from contracts.envelope import decode, encode, headers_dict
 from contracts.records.v1 import RecordRouted
-from services.routing.directory import MANUAL_QUEUE
-from services.routing.store import RouteStore
-from services.routing.tables import shipped_tables
+from services.routing.domain.directory import MANUAL_QUEUE
+from services.routing.domain.tables import shipped_tables
+from services.routing.store import MongoRouteStore
 from services.runtime.errors import StateChanged
 from tests.integration.routing.conftest import (
     UNITS,
@@ -247,13 +248,13 @@ async def test_a_decision_taken_on_a_route_that_moved_meanwhile_is_not_stored(
     record = submitted(procedure, unit)
     await routing.send(record)
     await routing.assignments(decision.department_code, 1)
-    store = RouteStore(lambda: routing.runtime.db)
+    store = MongoRouteStore(lambda: routing.runtime.db)
     read = await store.get(record.record_code)
-    assert read is not None and read["stage"] == "assigned"
+    assert read is not None and read.route.stage == "assigned"
     await routing.send(RecordAccepted(record_code=record.record_code,
                                       department_code=decision.department_code))
     await routing.updates(1)  # the acceptance is stored: stage and applied ids moved on
     moved = await store.get(record.record_code)
     with pytest.raises(StateChanged):
-        await store.apply(read, "stale-decision", {"department": "SO-XAY-DUNG"}, [])
+        await store.apply(read, "stale-decision", replace(read.route, department="SO-XAY-DUNG"), [])
     assert await store.get(record.record_code) == moved

@@ -15,7 +15,7 @@ from deploy.access.grants import (
     service_principal,
 )
 from deploy.access.uses import active_departments, service_uses
-from services.routing.tables import shipped_tables
+from services.routing.domain.tables import shipped_tables
 
 USES = service_uses()
 

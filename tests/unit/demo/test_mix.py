@@ -9,7 +9,7 @@ from deploy.local.demo.mix import invalid_mix, valid_mix
 from reference.catalog import load_catalog
 from reference.units import load_units
 from services.intake.domain import Application, assess
-from services.routing.tables import shipped_tables
+from services.routing.domain.tables import shipped_tables
 
 CATALOG, UNITS = load_catalog(), load_units()
 OLD, REFORM = shipped_tables()

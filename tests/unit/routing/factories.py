@@ -6,9 +6,9 @@ import datetime as dt
 
 from reference.catalog import Catalog, load_catalog
 from reference.units import Units, load_units
-from services.routing.decide import RouteInput
-from services.routing.directory import MANUAL_QUEUE, Department, Level
-from services.routing.table import RoutingTable, Rule
+from services.routing.domain.decide import RouteInput
+from services.routing.domain.directory import MANUAL_QUEUE, Department, Level
+from services.routing.domain.table import RoutingTable, Rule
 
 UNITS: Units = load_units()
 CATALOG: Catalog = load_catalog()

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from services.routing.decide import next_candidate, route
-from services.routing.directory import MANUAL_QUEUE
-from services.routing.table import Rule
+from services.routing.domain.decide import next_candidate, route
+from services.routing.domain.directory import MANUAL_QUEUE
+from services.routing.domain.table import Rule
 from tests.unit.routing.factories import BIRTH, TRUONG_VINH, UNITS, dept, record, table
 
 THREE = Rule(id="r-three", candidates=("{commune_ppc}", "SO-TU-PHAP", "SO-NN-MT"))

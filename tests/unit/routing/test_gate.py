@@ -17,7 +17,7 @@ from contracts.department.v1 import (
     ResultReturned,
     SupplementRequested,
 )
-from services.routing.gate import GateRefusal, Holding, Stage, check, stage_after
+from services.routing.domain.gate import GateRefusal, Holding, Stage, check, stage_after
 
 CODE, HOLDER, OTHER = "000.00.21.H40-261202-0001", "SO-TU-PHAP", "CA-TINH"
 NOW = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)

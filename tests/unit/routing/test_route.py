@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from services.routing.decide import RouteInput, route
-from services.routing.directory import MANUAL_QUEUE
-from services.routing.table import Rule
+from services.routing.domain.decide import RouteInput, route
+from services.routing.domain.directory import MANUAL_QUEUE
+from services.routing.domain.table import Rule
 from tests.unit.routing.factories import (
     BIRTH,
     PASSPORT,

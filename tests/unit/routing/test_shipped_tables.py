@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from services.routing.decide import route, successor_for
-from services.routing.directory import COMMUNE_OF_RECORD, MANUAL_QUEUE, is_topic_safe
-from services.routing.table import RoutingTable, publishable, validate_table
-from services.routing.tables import departments_2025, shipped_tables, table_v1, table_v2
+from services.routing.domain.decide import route, successor_for
+from services.routing.domain.directory import COMMUNE_OF_RECORD, MANUAL_QUEUE, is_topic_safe
+from services.routing.domain.table import RoutingTable, publishable, validate_table
+from services.routing.domain.tables import departments_2025, shipped_tables, table_v1, table_v2
 from tests.unit.routing.factories import (
     BIRTH,
     CATALOG,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from services.routing.decide import successor_decision, successor_for
-from services.routing.directory import COMMUNE_OF_RECORD, MANUAL_QUEUE
-from services.routing.table import RoutingTable, Rule
+from services.routing.domain.decide import successor_decision, successor_for
+from services.routing.domain.directory import COMMUNE_OF_RECORD, MANUAL_QUEUE
+from services.routing.domain.table import RoutingTable, Rule
 from tests.unit.routing.factories import TRUONG_VINH, UNITS, VINH, dept, table
 
 ANY = Rule(id="r", candidates=("SO-TU-PHAP",))

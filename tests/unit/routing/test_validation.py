@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from services.routing.directory import COMMUNE_OF_RECORD
-from services.routing.table import RoutingTable, Rule, TableProblem, publishable, validate_table
+from services.routing.domain.directory import COMMUNE_OF_RECORD
+from services.routing.domain.table import RoutingTable, Rule, TableProblem, publishable, validate_table
 from tests.unit.routing.factories import BIRTH, CATALOG, UNITS, dept, table
 
 POLICE = Rule(id="r-police", agency_kind="police", candidates=("CA-TINH",))

@@ -12,12 +12,13 @@ from reference.catalog import load_catalog
 from reference.units import load_units
 from services.runtime.calendar_watch import watch_calendar
 from services.runtime.clock import Clock
+from services.runtime.relay import OutboxRelay
 from services.runtime.service import ServiceRuntime
 
 from .api import router
 from .applications import Applications
 from .handlers import TrackingHandler
-from .relay import OutboxRelay
+from .outbox import RecordOutbox
 from .settings import IntakeSettings
 from .store import MongoRecordStore
 
@@ -26,13 +27,13 @@ def create_app(settings: IntakeSettings | None = None, clock: Clock | None = Non
     settings = settings or IntakeSettings()
     runtime = ServiceRuntime(settings, clock)
     store = MongoRecordStore(lambda: runtime.db)
-    relay = OutboxRelay(store, runtime.stored_sender, runtime.metrics,
+    outbox = RecordOutbox(store, timedelta(seconds=settings.relay_lease_s))
+    relay = OutboxRelay(outbox, runtime.send_stored, runtime.metrics,
                         batch_size=settings.relay_batch_size,
-                        lease=timedelta(seconds=settings.relay_lease_s),
                         sweep_interval=timedelta(seconds=settings.relay_sweep_s))
     calendar = load_calendar()
     watch_calendar(runtime, calendar)
-    applications = Applications(store, relay, load_catalog(), load_units(), calendar,
+    applications = Applications(store, relay, outbox.lease, load_catalog(), load_units(), calendar,
                                 runtime.clock, runtime.metrics,
                                 [key.get_secret_value().encode() for key in
                                  (settings.lookup_key, *settings.lookup_retired_keys)])

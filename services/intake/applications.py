@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from opentelemetry import trace
 from prometheus_client import CollectorRegistry, Counter
@@ -19,6 +20,7 @@ from reference.units import Units
 from services.runtime.clock import Clock
 from services.runtime.outbox import stored_message
 from services.runtime.problems import Problem
+from services.runtime.relay import OutboxRelay, Pending
 from services.runtime.telemetry import current_traceparent
 
 from .api_models import HistoryEntryOut, RecordOut
@@ -37,8 +39,7 @@ from .domain import (
     received_entry,
     submitted_event,
 )
-from .ports import OutboxMessage, Record, RecordStore, Replay
-from .relay import OutboxRelay
+from .ports import MessageKey, Record, RecordStore, Replay
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,8 @@ def unknown_record(code: str, by_secret: bool) -> Problem:
 
 
 class Applications:
-    def __init__(self, store: RecordStore, relay: OutboxRelay, catalog: Catalog, units: Units,
+    def __init__(self, store: RecordStore, relay: OutboxRelay[MessageKey], lease: timedelta,
+                 catalog: Catalog, units: Units,
                  calendar: WorkingCalendar, clock: Clock, metrics: CollectorRegistry,
                  lookup_keys: Sequence[bytes]) -> None:
         self._lookup_keys = tuple(lookup_keys)
@@ -65,6 +67,7 @@ class Applications:
         self._lookup_key = self._lookup_keys[0]
         self._store = store
         self._relay = relay
+        self._lease = lease
         self._catalog = catalog
         self._units = units
         self._calendar = calendar
@@ -124,13 +127,14 @@ class Applications:
             submitted_event_id=envelope.id, appointment_original=when.due_at,
             appointment_provisional=when.provisional, application=application,
             submission=response, outbox=(submitted,))
-        # this process publishes it; other relays' sweeps leave it alone for the lease
-        raced = await self._store.insert(record, received_at + self._relay.lease)
+        # this process publishes it; other relays' sweeps leave it alone for the lease (leases
+        # run on real time, as the sweeps compare them with it, whatever the service clock says)
+        raced = await self._store.insert(record, datetime.now(UTC) + self._lease)
         if raced is not None:
             return self._replay(raced, digest)
-        self._relay.enqueue([OutboxMessage(code, 1, submitted)])
+        self._relay.enqueue([Pending((code, 1), submitted)])
         self._received.labels(channel=application.channel).inc()
-        log.info("application accepted", extra={"record_id": code,
+        log.debug("application accepted", extra={"record_id": code,
                                                 "procedure": event.procedure_code})
         return Submitted(self._with_secret(response), replayed=False)
 

@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from services.runtime.outbox import StoredMessage
+from services.runtime.relay import Pending
 
 from .domain import Application, HistoryEntry, Submission
 
@@ -61,11 +62,9 @@ class TrackedRecord:
     tracking: tuple[HistoryEntry, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class OutboxMessage:
-    record_code: str
-    seq: int
-    message: StoredMessage
+MessageKey = tuple[str, int]
+"""A record's stored event: its record code and its place in the record's outbox (from 1)."""
+OutboxMessage = Pending[MessageKey]
 
 
 class RecordStore(Protocol):
@@ -88,7 +87,7 @@ class RecordStore(Protocol):
         """Append history entries, each event once, in the given order; the codes of records
         not stored (their entries were not added)."""
 
-    async def record_sent(self, messages: Sequence[OutboxMessage]) -> None:
+    async def record_sent(self, keys: Sequence[MessageKey]) -> None:
         """These events went out; a record with all its events out is no longer pending."""
 
     async def unsent_messages(self, code: str) -> list[OutboxMessage]:

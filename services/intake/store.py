@@ -22,9 +22,10 @@ from pymongo.errors import DuplicateKeyError
 
 from services.runtime.errors import NewerLayout
 from services.runtime.outbox import StoredMessage
+from services.runtime.relay import Pending
 
 from .domain import HistoryEntry, Submission, TrackingChange, unit_day
-from .ports import RECORD_LAYOUT, OutboxMessage, Record, Replay, TrackedRecord
+from .ports import RECORD_LAYOUT, MessageKey, OutboxMessage, Record, Replay, TrackedRecord
 
 Document = dict[str, Any]
 
@@ -105,14 +106,14 @@ class MongoRecordStore:
 
     # --- outbox -------------------------------------------------------------------------------
 
-    async def record_sent(self, messages: Sequence[OutboxMessage]) -> None:
+    async def record_sent(self, keys: Sequence[MessageKey]) -> None:
         """Note on each record that these events went out, in one bulk write; a record whose
         events are all out stops being pending, so no sweep reads it again."""
-        if not messages:
+        if not keys:
             return
         sent: dict[str, list[int]] = {}
-        for message in messages:
-            sent.setdefault(message.record_code, []).append(message.seq)
+        for code, seq in keys:
+            sent.setdefault(code, []).append(seq)
         await self.records.bulk_write([UpdateOne({"_id": code}, [
             {"$set": {"outbox_sent": {"$setUnion": [{"$ifNull": ["$outbox_sent", []]}, seqs]}}},
             {"$set": {"outbox_pending": {"$lt": [{"$size": "$outbox_sent"},
@@ -126,7 +127,7 @@ class MongoRecordStore:
         if doc is None:
             return []
         done = set(doc.get("outbox_sent", []))
-        unsent = [OutboxMessage(code, int(entry["seq"]), StoredMessage.from_document(entry))
+        unsent = [Pending((code, int(entry["seq"])), StoredMessage.from_document(entry))
                   for entry in doc["outbox"] if entry["seq"] not in done]
         if not unsent:
             await self.records.update_one({"_id": code}, {"$set": {"outbox_pending": False}})

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from fastapi import FastAPI
 
 from contracts import topics
 from services.runtime.clock import Clock
 from services.runtime.parking import ParkingLot
+from services.runtime.relay import OutboxRelay
 from services.runtime.service import ServiceRuntime
 
 from . import config
 from .api import router
 from .metrics import NotifierMetrics
 from .planner import Planner
-from .publisher import OutcomePublisher
+from .publisher import OutcomeOutbox
 from .settings import NotifierSettings
 from .store import NotifierStore
 from .worker import Deliverer
@@ -34,7 +36,9 @@ def create_app(settings: NotifierSettings | None = None, clock: Clock | None = N
     metrics = NotifierMetrics(runtime.metrics)
     store = NotifierStore(lambda: runtime.db)
     parking = ParkingLot(lambda: runtime.db)
-    publisher = OutcomePublisher(runtime, store, settings)
+    publisher = OutboxRelay(OutcomeOutbox(store, timedelta(seconds=settings.lease_s)),
+                            runtime.send_stored, runtime.metrics, batch_size=settings.batch_size,
+                            sweep_interval=timedelta(seconds=settings.sweep_s))
     deliverer = Deliverer(store, publisher, templates, channels, config.retry_policy(settings),
                           config.care_policy(settings), runtime.clock, settings, metrics)
     planner = Planner(store, parking, directory, templates, deliverer.enqueue, publisher, runtime.clock,

@@ -27,11 +27,12 @@ from contracts.sla.v1 import EscalationRaised
 from services.runtime.clock import Clock
 from services.runtime.consumer import Incoming, Refusal
 from services.runtime.parking import ParkingLot
+from services.runtime.relay import OutboxRelay
 
 from . import documents
 from .domain import NOTIFIED_EVENT_TYPES, DeliveryIntent, Directory, KnownRecord, Templates, plan
 from .metrics import NotifierMetrics
-from .publisher import OutcomePublisher
+from .publisher import pending_outcome
 from .settings import NotifierSettings
 from .store import NotifierStore
 
@@ -43,7 +44,7 @@ class Planner:
     def __init__(self, store: NotifierStore, parking: ParkingLot, directory: Directory,
                  templates: Templates,
                  enqueue: Callable[[list[tuple[DeliveryIntent, str | None]]], None],
-                 publisher: OutcomePublisher, clock: Clock, settings: NotifierSettings,
+                 publisher: OutboxRelay[str], clock: Clock, settings: NotifierSettings,
                  metrics: NotifierMetrics) -> None:
         self._store = store
         self._parking = parking
@@ -139,7 +140,7 @@ class Planner:
                if i.notification_id in inserted]
         if new:
             self._enqueue(new)
-        self._publisher.enqueue([(r["_id"], r["outcome"]) for _, _, fs in plans for _, r in fs
+        self._publisher.enqueue([pending_outcome(r) for _, _, fs in plans for _, r in fs
                                  if r["_id"] in failed])
         for event, found, failures in plans:
             for doc, result in failures:

@@ -31,6 +31,7 @@ import httpx
 
 from contracts.notifications.v1 import NotificationOutcome
 from services.runtime.clock import Clock
+from services.runtime.relay import OutboxRelay
 from services.runtime.retrying import until_done
 from services.runtime.waits import woken_within
 
@@ -54,7 +55,7 @@ from .domain import (
     send_at,
 )
 from .metrics import NotifierMetrics
-from .publisher import OutcomePublisher, outcome_message
+from .publisher import outcome_message, pending_outcome
 from .settings import NotifierSettings
 from .store import NotifierStore, claim_id
 
@@ -84,7 +85,7 @@ class Bucket:
 
 
 class Deliverer:
-    def __init__(self, store: NotifierStore, publisher: OutcomePublisher, templates: Templates,
+    def __init__(self, store: NotifierStore, publisher: OutboxRelay[str], templates: Templates,
                  channels: ChannelsConfig, retry: RetryPolicy, care: CarePolicy, clock: Clock,
                  settings: NotifierSettings, metrics: NotifierMetrics) -> None:
         self._store = store
@@ -372,7 +373,7 @@ class Deliverer:
             self._count(message, action, result, failure)
         for doc in finished:
             self._forget(doc["_id"])
-        self._publisher.enqueue([(doc["_id"], doc["outcome"]) for doc in finished if doc["_id"] in won])
+        self._publisher.enqueue([pending_outcome(doc) for doc in finished if doc["_id"] in won])
 
     def _count(self, message: Outgoing, action: str, result: DeliveryResult, failure: str | None) -> None:
         members = len(outcomes.members(message))
@@ -380,7 +381,7 @@ class Deliverer:
                  "address": message.masked_address, "notifications": members}
         if action == "done":
             self._metrics.sent.labels(message.channel).inc(members)
-            log.info("notification sent", extra=extra)
+            log.debug("notification sent", extra=extra)  # counted in metrics, traced in spans
         else:
             self._metrics.failed.labels(message.channel, failure or "permanent").inc(members)
             log.warning("notification failed", extra={**extra, "reason": failure, "detail": result.detail})

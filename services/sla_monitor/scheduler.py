@@ -26,6 +26,7 @@ from contracts.envelope import Envelope
 from reference.calendar import WorkingCalendar
 from services.runtime.clock import Clock
 from services.runtime.outbox import StoredMessage, stored_message
+from services.runtime.relay import OutboxRelay, Pending
 from services.runtime.retrying import until_done
 from services.runtime.service import ServiceRuntime
 from services.runtime.waits import woken_within
@@ -54,6 +55,8 @@ class Scheduler:
         self._clock: Clock = runtime.clock
         self._woken = asyncio.Event()
         registry = runtime.metrics
+        self._relay = OutboxRelay(ClaimOutbox(store, timedelta(seconds=settings.claim_lease_s)),
+                                  runtime.send_stored, registry, batch_size=settings.batch_size)
         self._fired = Counter("motcua_sla_alerts_fired", "alerts published, by rule",
                               ["rule"], registry=registry)
         self._failed = Counter("motcua_sla_fire_failures", "deadlines the rules failed to fire",
@@ -141,9 +144,7 @@ class Scheduler:
                 alerts[alert.event_id] = alert
         won = await self._store.claim(claims)
         winners = [c for c in claims if c["_id"] in won]
-        await self._runtime.stored_sender.send(
-            [StoredMessage.from_document(c["message"]) for c in winners])
-        await self._store.sent([c["_id"] for c in winners])
+        await self._relay.publish([_pending(c) for c in winners])
         acked = self._clock.now()
         for claim in winners:
             alert = alerts[claim["_id"]]
@@ -161,20 +162,30 @@ class Scheduler:
 
     async def sweep(self) -> int:
         """Send the claims an instance took but did not see published; returns how many."""
-        resent = 0
-        while True:
-            before = datetime.now(UTC) - timedelta(seconds=self._settings.claim_lease_s)
-            stale = await self._store.stale_claims(before, self._settings.batch_size)
-            if not stale:
-                break
-            await self._runtime.stored_sender.send(
-                [StoredMessage.from_document(c["message"]) for c in stale])
-            await self._store.sent([c["_id"] for c in stale])
-            resent += len(stale)
-            self._resent.inc(len(stale))
-        if resent:
-            log.info("sweep sent claimed alerts left unsent", extra={"alerts": resent})
+        resent = await self._relay.sweep()
+        self._resent.inc(resent)
         return resent
 
     async def _retrying(self, step: Callable[[], Awaitable[int]]) -> int:
         return await until_done(step, log, "scheduler step")
+
+
+def _pending(claim: Document) -> Pending[str]:
+    return Pending(claim["_id"], StoredMessage.from_document(claim["message"]))
+
+
+class ClaimOutbox:
+    """The alert claims as the relay's outbox: a claim still pending a lease after it was taken
+    belongs to an instance that died before the broker had its alert."""
+
+    def __init__(self, store: DeadlineStore, lease: timedelta) -> None:
+        self._store = store
+        self._lease = lease
+
+    async def mark_sent(self, ids: Sequence[str]) -> None:
+        await self._store.sent(ids)
+
+    async def stale(self, limit: int) -> list[Pending[str]]:
+        before = datetime.now(UTC) - self._lease  # leases run on real time, never a test clock
+        return [_pending(claim) for claim in await self._store.stale_claims(before, limit)]
+

@@ -30,8 +30,9 @@ from services.intake.domain import (
     submitted_event,
 )
 from services.intake.examples import application
-from services.intake.ports import OutboxMessage, Record, RecordStore
+from services.intake.ports import Record, RecordStore
 from services.runtime.outbox import stored_message
+from services.runtime.relay import Pending
 
 CATALOG, UNITS, CALENDAR = load_catalog(), load_units(), load_calendar()
 RECEIVED = datetime(2026, 11, 24, 2, 30, tzinfo=UTC)
@@ -138,8 +139,8 @@ class RecordStoreBehaviour:
         record = new_record(1)
         await store.insert(record, FUTURE)
         unsent = await store.unsent_messages(record.code)
-        assert unsent == [OutboxMessage(record.code, 1, record.outbox[0])]
-        await store.record_sent(unsent)
+        assert unsent == [Pending((record.code, 1), record.outbox[0])]
+        await store.record_sent([m.key for m in unsent])
         assert await store.unsent_messages(record.code) == []
         assert await store.unsent_messages("000.00.21.H40-200101-0001") == []
 
@@ -148,7 +149,7 @@ class RecordStoreBehaviour:
         await store.insert(stale, PAST)
         await store.insert(leased, FUTURE)
         await store.insert(sent, PAST)
-        await store.record_sent(await store.unsent_messages(sent.code))
+        await store.record_sent([m.key for m in await store.unsent_messages(sent.code)])
         first, second = await asyncio.gather(store.stale_pending(10, timedelta(minutes=5)),
                                              store.stale_pending(10, timedelta(minutes=5)))
         assert sorted([*first, *second]) == [stale.code]

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
 from services.intake.domain import HistoryEntry, unit_day
-from services.intake.ports import OutboxMessage, Record, Replay, TrackedRecord
+from services.intake.ports import MessageKey, OutboxMessage, Record, Replay, TrackedRecord
+from services.runtime.relay import Pending
 
 
 @dataclass
@@ -70,16 +71,16 @@ class InMemoryRecordStore:
                 kept.record = replace(kept.record, tracking=(*kept.record.tracking, entry))
         return unknown
 
-    async def record_sent(self, messages: Sequence[OutboxMessage]) -> None:
-        for message in messages:
-            if message.record_code in self._records:
-                self._records[message.record_code].sent.add(message.seq)
+    async def record_sent(self, keys: Sequence[MessageKey]) -> None:
+        for code, seq in keys:
+            if code in self._records:
+                self._records[code].sent.add(seq)
 
     async def unsent_messages(self, code: str) -> list[OutboxMessage]:
         kept = self._records.get(code)
         if kept is None:
             return []
-        return [OutboxMessage(code, seq, message)
+        return [Pending((code, seq), message)
                 for seq, message in enumerate(kept.record.outbox, start=1) if seq not in kept.sent]
 
     async def stale_pending(self, limit: int, lease: timedelta) -> list[str]:

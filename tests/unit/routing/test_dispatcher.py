@@ -195,9 +195,9 @@ async def test_a_reorganisation_moves_each_open_record_once_with_the_same_event_
     table = routing.versions.current
     heir = next(d.code for d in table.departments
                 if d.active and d.code not in (decision.department_code, MANUAL_QUEUE))
-    departments: list[Department] = [
+    departments: tuple[Department, ...] = tuple(
         d.model_copy(update={"active": False, "successor": heir})
-        if d.code == decision.department_code else d for d in table.departments]
+        if d.code == decision.department_code else d for d in table.departments)
     await routing.store.add_table(table.model_copy(update={"version": table.version + 1,
                                                            "departments": departments}))
     await routing.versions.refresh()

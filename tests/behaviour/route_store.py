@@ -146,7 +146,7 @@ class RouteStoreBehaviour:
         assert await store.newest_table_version() is None
         assert await store.add_table(first) is True
         assert await store.add_table(reform) is True
-        assert await store.add_table(first.model_copy(update={"departments": []})) is False
+        assert await store.add_table(first.model_copy(update={"departments": ()})) is False
         assert await store.newest_table_version() == reform.version
         kept = await store.table(first.version)
         assert kept is not None and kept.model_dump() == first.model_dump()

@@ -7,9 +7,11 @@ import sys
 import uuid
 from collections.abc import AsyncIterator, Generator, Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
 
 from deploy.local.kafka import KafkaNode
 from services.runtime.settings import ServiceSettings
@@ -56,6 +58,19 @@ def kafka(tmp_path: Path) -> Iterator[KafkaNode]:
 def unique() -> str:
     """A short id for names this test owns (topic namespace, database, group)."""
     return uuid.uuid4().hex[:10]
+
+
+@pytest.fixture
+async def scratch_db(endpoints: Endpoints, unique: str) -> AsyncIterator[AsyncDatabase[dict[str, Any]]]:
+    """A database of its own on the test replica set (the services' tz-aware client), dropped
+    afterwards: for a store adapter's behaviour suite."""
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(endpoints.mongodb_uri, tz_aware=True)
+    db = client[f"t{unique}_store"]
+    try:
+        yield db
+    finally:
+        await client.drop_database(db.name)
+        await client.close()
 
 
 @pytest.fixture

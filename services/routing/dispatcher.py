@@ -30,7 +30,7 @@ from services.runtime.consumer import Delivery, Incoming, Refusal
 from services.runtime.errors import PoisonMessage, StateChanged
 from services.runtime.outbox import StoredMessage, stored_message
 
-from .domain.decide import Decision, RouteInput, next_candidate, route, successor_decision
+from .domain.decide import Decision, RouteInput, next_candidate, route, successor_for
 from .domain.gate import GateRefusal, check
 from .domain.route import Kind, after_update, bounced, first_route, kind_of, moved
 from .domain.table import RoutingTable
@@ -235,11 +235,11 @@ class Dispatcher:
     async def _move(self, stored: StoredRoute, table: RoutingTable, step: str) -> None:
         """One record off a dissolved department, to its successor."""
         current = stored.route
-        found = successor_decision(current.department, current.unit, table, self._units)
-        decision = Decision(department_code=found.department_code, candidates_left=(),
+        successor = successor_for(current.department, current.unit, table, self._units)
+        decision = Decision(department_code=successor, candidates_left=(),
                             rule_id="reorganisation",
                             reason=f"{current.department} dissolved in table "
-                                   f"v{table.version}; successor {found.department_code}")
+                                   f"v{table.version}; successor {successor}")
         kind = kind_of(decision, first=False)
         now = self._clock.now()
         after = moved(current, decision, table.version, now)

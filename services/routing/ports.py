@@ -8,7 +8,7 @@ a redelivered event re-sends exactly its own).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from services.runtime.outbox import StoredMessage
@@ -36,7 +36,6 @@ class StoredRoute:
     unsent: bool = False
     """A reorganisation's messages were stored but not yet all sent (no Kafka redelivery
     would send them again: start-up does)."""
-    layout: int = field(default=ROUTE_LAYOUT)
 
     @property
     def code(self) -> str:

@@ -182,4 +182,4 @@ def _stored_route(doc: Document) -> StoredRoute:
     return StoredRoute(route=route, applied=tuple(doc["applied"]),
                        outbox=tuple(Outgoing(m["cause"], StoredMessage.from_document(m))
                                     for m in doc["outbox"]),
-                       unsent=bool(doc.get("unsent", False)), layout=layout)
+                       unsent=bool(doc.get("unsent", False)))

@@ -94,7 +94,7 @@ class ServiceRuntime:
                                            settings.auth_jwks_url, settings.auth_roles_claim)
         self.metrics = CollectorRegistry()
         self.producer_keeper = ProducerKeeper(self.broker, self.metrics)
-        self.stored_sender = StoredSender(
+        self._stored_sender = StoredSender(
             self.producer_keeper.sender, self.tracer_provider.get_tracer("motcua.outbox"), settings)
         """Sends messages a service stored before sending (its outbox)."""
         self._topics: set[str] = set()
@@ -199,7 +199,7 @@ class ServiceRuntime:
 
     async def send_stored(self, messages: Sequence[StoredMessage]) -> None:
         """Send messages kept in the service's documents; returns once all are acknowledged."""
-        await self.stored_sender.send(messages)
+        await self._stored_sender.send(messages)
 
     async def ensure_topic(self, topic: str, *together: str) -> None:
         """Create logical topics on first use (department topics appear with departments), in

@@ -2,34 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
 
 from services.routing.ports import RouteStore
 from services.routing.store import MongoRouteStore
 from services.runtime.errors import NewerLayout
 from tests.behaviour.route_store import RouteStoreBehaviour, new_route
-from tests.endpoints import Endpoints
 
 pytestmark = pytest.mark.integration
 
 
 class TestMongoRouteStore(RouteStoreBehaviour):
     @pytest.fixture
-    async def store(self, endpoints: Endpoints, unique: str) -> AsyncIterator[RouteStore]:
-        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(endpoints.mongodb_uri,
-                                                                    tz_aware=True)
-        db = client[f"t{unique}_route_store"]
-        store = MongoRouteStore(lambda: db)
+    async def store(self, scratch_db: AsyncDatabase[dict[str, Any]]) -> RouteStore:
+        store = MongoRouteStore(lambda: scratch_db)
         await store.create_indexes()
-        try:
-            yield store
-        finally:
-            await client.drop_database(db.name)
-            await client.close()
+        return store
 
     async def test_a_route_of_a_newer_layout_is_refused_not_misread(
             self, store: RouteStore) -> None:

@@ -5,17 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import statistics
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 from aiokafka import AIOKafkaProducer
 
 from deploy.access.authority import BrokerAuthority
@@ -24,6 +23,8 @@ from deploy.access.secrets import CredentialFile
 from deploy.local.issuer import LocalIssuer
 from deploy.local.stack import REPO_ROOT, LocalStack
 from services.runtime.kafka_access import KafkaAccess
+
+from .loadgen import HttpError, Pool
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,12 @@ def cpu_seconds(pid: int | None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def process_cpu_s() -> float:
+    """User plus system CPU time this process has used so far."""
+    times = os.times()
+    return times.user + times.system
+
+
 def peak_rss_mib(pid: int) -> float:
     """Peak resident memory of a process (VmHWM), in MiB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -145,24 +152,25 @@ async def post_applications(base_url: str, bodies: list[dict[str, Any]], concurr
     i / rate seconds from the start whatever the answers (open loop, as citizens arrive), on
     at most `concurrency` connections."""
     posted: list[Posted] = []
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base_url, timeout=request_timeout_s, limits=limits,
-                                 headers=headers) as client:
-        async def post(body: dict[str, Any], at: float) -> None:
-            try:
-                response = await client.post("/applications", json=body,
-                                             headers={"Idempotency-Key": str(uuid.uuid4())})
-            except httpx.HTTPError:
-                posted.append(Posted(at, time.perf_counter() - at, 0, None))
-                return
-            code = response.json().get("record_code") if response.status_code == 201 else None
-            posted.append(Posted(at, time.perf_counter() - at, response.status_code, code))
+    encoded = [json.dumps(body).encode() for body in bodies]
+    pool = Pool(base_url, concurrency, headers)
 
+    async def post(body: bytes, at: float) -> None:
+        try:
+            answer = await asyncio.wait_for(pool.post_json("/applications", body),
+                                            request_timeout_s)
+        except (HttpError, TimeoutError):
+            posted.append(Posted(at, time.perf_counter() - at, 0, None))
+            return
+        code = answer.json().get("record_code") if answer.status == 201 else None
+        posted.append(Posted(at, time.perf_counter() - at, answer.status, code))
+
+    try:
         if rate is not None:
-            await open_loop(len(bodies), rate, lambda i, at: post(bodies[i], at))
+            await open_loop(len(encoded), rate, lambda i, at: post(encoded[i], at))
             return posted
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        for body in bodies:
+        queue: asyncio.Queue[bytes] = asyncio.Queue()
+        for body in encoded:
             queue.put_nowait(body)
 
         async def worker() -> None:
@@ -170,6 +178,8 @@ async def post_applications(base_url: str, bodies: list[dict[str, Any]], concurr
                 await post(queue.get_nowait(), time.perf_counter())
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
+    finally:
+        await pool.close()
     return posted
 
 

@@ -22,7 +22,14 @@ from reference.catalog import load_catalog
 from reference.units import load_units
 from services.intake.examples import applications
 
-from .common import endpoints, peak_rss_mib, percentile, post_applications
+from .common import (
+    cpu_seconds,
+    endpoints,
+    peak_rss_mib,
+    percentile,
+    post_applications,
+    process_cpu_s,
+)
 
 
 async def drive(base_url: str, bodies: list[dict[str, Any]], concurrency: int,
@@ -67,11 +74,13 @@ def main() -> None:
                              logs, names=("intake",), authority=ends.authority, issuer=ends.issuer)
         try:
             intake = fleet.start("intake")
+            pid = intake.process.pid
+            intake_cpu, client_cpu = cpu_seconds(pid), process_cpu_s()
             latencies, statuses, elapsed = asyncio.run(drive(intake.base_url, bodies,
                                                              args.concurrency,
                                                              ends.headers("portal")))
             drain = asyncio.run(outbox_drained(intake.base_url))
-            pid = intake.process.pid
+            intake_cpu, client_cpu = cpu_seconds(pid) - intake_cpu, process_cpu_s() - client_cpu
             memory = peak_rss_mib(pid) if pid else float("nan")
         finally:
             fleet.stop_all()
@@ -84,6 +93,8 @@ def main() -> None:
     print(f"  responses       {dict(sorted(statuses.items()))}  errors {args.n - ok}")
     print(f"  outbox drained  {drain:8.1f} s after the last response")
     print(f"  intake peak RSS {memory:8.1f} MiB")
+    print(f"  CPU per 1,000   intake {intake_cpu / args.n * 1000:.2f} s, "
+          f"load generator {client_cpu / args.n * 1000:.2f} s (same two cores)")
     print(f"  intake log      {logs / 'intake.log'}")
 
 

@@ -26,7 +26,7 @@ from .store import MongoRecordStore
 def create_app(settings: IntakeSettings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or IntakeSettings()
     runtime = ServiceRuntime(settings, clock)
-    store = MongoRecordStore(lambda: runtime.db)
+    store = MongoRecordStore(lambda: runtime.db, settings.mongodb_timeout_s)
     outbox = RecordOutbox(store, timedelta(seconds=settings.relay_lease_s))
     relay = OutboxRelay(outbox, runtime.send_stored, runtime.metrics,
                         batch_size=settings.relay_batch_size,

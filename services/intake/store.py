@@ -11,16 +11,20 @@ idempotency key, a tracking entry by a conditional `$push`, a relay's lease by
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import pymongo
 from pymongo import ASCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.runtime.errors import NewerLayout
+from services.runtime.group_commit import GroupCommit
 from services.runtime.outbox import StoredMessage
 from services.runtime.relay import Pending
 
@@ -28,13 +32,29 @@ from .domain import HistoryEntry, Submission, TrackingChange, unit_day
 from .ports import RECORD_LAYOUT, MessageKey, OutboxMessage, Record, Replay, TrackedRecord
 
 Document = dict[str, Any]
+DUPLICATE = 11000
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    counter: str
+    """The unit day's counter: `unit_day(unit, day)`."""
+    limit: int
 
 
 class MongoRecordStore:
-    """Takes the database from a provider: the client exists only while the service runs."""
+    """Takes the database from a provider: the client exists only while the service runs.
 
-    def __init__(self, db: Callable[[], AsyncDatabase[Document]]) -> None:
+    Concurrent requests' lookups, code claims and inserts are group-committed: each kind that
+    arrives while one is under way goes in the next single call, bounded by `deadline_s`."""
+
+    def __init__(self, db: Callable[[], AsyncDatabase[Document]],
+                 deadline_s: float = 10.0) -> None:
         self._db = db
+        self._deadline_s = deadline_s
+        self._lookups = GroupCommit(self._find_by_keys)
+        self._claims = GroupCommit(self._claim_all)
+        self._inserts = GroupCommit(self._insert_all)
 
     @property
     def records(self) -> AsyncCollection[Document]:
@@ -52,38 +72,77 @@ class MongoRecordStore:
     # --- record codes -------------------------------------------------------------------------
 
     async def claim_sequence(self, unit_code: str, day: date, limit: int) -> int | None:
-        """The next number of a receiving unit's day: one atomic `$inc` of its counter, so two
+        """The next number of a receiving unit's day: by an atomic `$inc` of its counter, so two
         requests never get the same number. None once `limit` numbers were given."""
-        counter_id = {"_id": unit_day(unit_code, day)}
+        return await self._claims(Claim(unit_day(unit_code, day), limit))
+
+    async def _claim_all(self, claims: list[Claim]) -> list[int | None]:
+        """One `$inc` by the number of claims per unit day, the numbers handed out in order."""
+        wanted: dict[str, int] = {}
+        for claim in claims:
+            wanted[claim.counter] = wanted.get(claim.counter, 0) + 1
+        with pymongo.timeout(self._deadline_s):
+            lasts = await asyncio.gather(*(self._advance(counter, n)
+                                           for counter, n in wanted.items()))
+        following = {counter: last - wanted[counter] for counter, last in zip(wanted, lasts,
+                                                                              strict=True)}
+        numbers: list[int | None] = []
+        for claim in claims:
+            following[claim.counter] += 1
+            seq = following[claim.counter]
+            numbers.append(seq if seq <= claim.limit else None)
+        return numbers
+
+    async def _advance(self, counter: str, by: int) -> int:
+        """The counter after adding `by`, created at zero by the day's first claim."""
         try:
-            counter = await self.codes.find_one_and_update(
-                counter_id, {"$inc": {"last": 1}}, upsert=True, return_document=ReturnDocument.AFTER)
-        except DuplicateKeyError:  # two first requests of the day both upserted
-            counter = await self.codes.find_one_and_update(
-                counter_id, {"$inc": {"last": 1}}, return_document=ReturnDocument.AFTER)
-        assert counter is not None  # upserted, or created by the request that won the upsert
-        seq = int(counter["last"])
-        return seq if seq <= limit else None
+            doc = await self.codes.find_one_and_update(
+                {"_id": counter}, {"$inc": {"last": by}}, upsert=True,
+                return_document=ReturnDocument.AFTER)
+        except DuplicateKeyError:  # two first claims of the day both upserted
+            doc = await self.codes.find_one_and_update(
+                {"_id": counter}, {"$inc": {"last": by}}, return_document=ReturnDocument.AFTER)
+        assert doc is not None  # upserted, or created by the claim that won the upsert
+        return int(doc["last"])
 
     # --- records and idempotency --------------------------------------------------------------
 
     async def find_by_key(self, key: str) -> Replay | None:
         """The record an Idempotency-Key created, by the records' unique index on the key."""
-        doc = await self.records.find_one({"idempotency_key": key},
-                                          {"fingerprint": 1, "response": 1, "layout": 1})
-        return _replay(doc) if doc else None
+        return await self._lookups(key)
+
+    async def _find_by_keys(self, keys: list[str]) -> list[Replay | None]:
+        with pymongo.timeout(self._deadline_s):
+            found = {doc["idempotency_key"]: doc async for doc in self.records.find(
+                {"idempotency_key": {"$in": sorted(set(keys))}},
+                {"idempotency_key": 1, "fingerprint": 1, "response": 1, "layout": 1})}
+        return [_replay(found[key]) if key in found else None for key in keys]
 
     async def insert(self, record: Record, lease_until: datetime) -> Replay | None:
         """The key lives in the record itself (unique index), so the record and its key are one
         durable write: no state where one exists without the other."""
+        if await self._inserts(_record_document(record, lease_until)):
+            return None
+        # a concurrent retry with the same key got there first
+        stored = await self.find_by_key(record.idempotency_key)
+        if stored is None:
+            raise DuplicateKeyError(f"record {record.code} exists under another key")
+        return stored
+
+    async def _insert_all(self, docs: list[Document]) -> list[bool]:
+        """One unordered insert; False for each record refused as a duplicate, any other
+        failure fails the batch (its requests answer 503 and their retries replay)."""
         try:
-            await self.records.insert_one(_record_document(record, lease_until))
-        except DuplicateKeyError:  # a concurrent retry with the same key got there first
-            stored = await self.find_by_key(record.idempotency_key)
-            if stored is None:
+            with pymongo.timeout(self._deadline_s):
+                await self.records.insert_many(docs, ordered=False)
+        except BulkWriteError as error:
+            details = error.details
+            others = [e for e in details.get("writeErrors", []) if e.get("code") != DUPLICATE]
+            if others or details.get("writeConcernErrors"):
                 raise
-            return stored
-        return None
+            refused = {e["index"] for e in details.get("writeErrors", [])}
+            return [index not in refused for index in range(len(docs))]
+        return [True] * len(docs)
 
     async def tracked(self, code: str) -> TrackedRecord | None:
         doc = await self.records.find_one({"_id": code}, {"outbox": 0, "application": 0,

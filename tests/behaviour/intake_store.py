@@ -86,6 +86,35 @@ class RecordStoreBehaviour:
         got = await asyncio.gather(*(store.claim_sequence("U3", DAY, 9999) for _ in range(25)))
         assert sorted(n for n in got if n is not None) == list(range(1, 26))
 
+    async def test_concurrent_claims_of_several_units_each_count_on_and_stop_at_the_limit(
+            self, store: RecordStore) -> None:
+        claims = [("U4", 5)] * 8 + [("U5", 5)] * 3 + [("U4", 5)] * 2
+        random.Random(4).shuffle(claims)
+        got = await asyncio.gather(*(store.claim_sequence(unit, DAY, limit)
+                                     for unit, limit in claims))
+        by_unit: dict[str, list[int | None]] = {"U4": [], "U5": []}
+        for (unit, _), number in zip(claims, got, strict=True):
+            by_unit[unit].append(number)
+        assert sorted(n for n in by_unit["U4"] if n is not None) == [1, 2, 3, 4, 5]
+        assert by_unit["U4"].count(None) == 5
+        assert sorted(n for n in by_unit["U5"] if n is not None) == [1, 2, 3]
+
+    async def test_concurrent_inserts_store_each_record_once_and_replay_a_shared_key(
+            self, store: RecordStore) -> None:
+        distinct = [new_record(n, seed=n) for n in range(1, 11)]
+        shared = [new_record(n, key="shared", seed=n) for n in range(11, 14)]
+        answers = await asyncio.gather(*(store.insert(record, FUTURE)
+                                         for record in [*distinct, *shared]))
+        assert answers[:10] == [None] * 10
+        assert answers[10:].count(None) == 1
+        winner = shared[answers[10:].index(None)]
+        assert all(answer.submission.record_code == winner.code
+                   for answer in answers[10:] if answer is not None)
+        found = await asyncio.gather(*(store.find_by_key(key) for key in
+                                       [r.idempotency_key for r in distinct] + ["shared", "none"]))
+        assert [f.submission.record_code if f else None for f in found] == [
+            *(r.code for r in distinct), winner.code, None]
+
     async def test_a_record_is_found_by_its_key_with_its_answer(self, store: RecordStore) -> None:
         record = new_record(1)
         assert await store.find_by_key(record.idempotency_key) is None

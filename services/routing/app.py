@@ -35,8 +35,12 @@ def create_app(settings: RoutingSettings | None = None, clock: Clock | None = No
         await versions.load(settings.initial_tables)
 
     async def follow_tables() -> None:
-        """Send what a crash left unsent, finish a reorganisation a crash interrupted, then pick
-        up versions published through another instance."""
+        """Learn every department's topic at once, send what a crash left unsent, finish a
+        reorganisation a crash interrupted, then pick up versions published through another
+        instance."""
+        await runtime.track_topics(topics.department_topic(department.code)
+                                   for department in versions.current.departments
+                                   if department.active)
         await dispatcher.recover()
         await dispatcher.reorganise()
         while True:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -46,6 +47,7 @@ class ProducerKeeper:
         self._current: AIOKafkaProducer | None = None
         self._replacing: asyncio.Task[None] | None = None
         self._watching = False
+        self._tracked: set[str] = set()
         self.replacements = 0
 
     def watch(self) -> None:
@@ -64,6 +66,23 @@ class ProducerKeeper:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+
+    async def track(self, topics: Iterable[str]) -> None:
+        """Learn these topics' partitions in one metadata request, now and for every producer
+        that replaces this one. Otherwise the producer asks the broker about every topic it
+        knows each time it meets a new one: quadratic in the topics a service sends to (routing
+        spent a fifth of its CPU decoding metadata while it met the department topics)."""
+        self._tracked |= set(topics)
+        try:
+            await self._track(self.current)
+        except Exception as error:  # an optimisation only: each send learns its topic anyway
+            log.warning("could not learn the topics' partitions ahead",
+                        extra={"error": type(error).__name__})
+
+    async def _track(self, producer: AIOKafkaProducer) -> None:
+        if self._tracked:
+            client = producer.client
+            await client.set_topics(self._tracked | client._topics)
 
     @property
     def current(self) -> AIOKafkaProducer:
@@ -97,6 +116,8 @@ class ProducerKeeper:
         try:
             self._current = await until_done(self._started_producer, log, "Kafka producer start")
             self._follow(self._current)
+            with contextlib.suppress(Exception):  # an optimisation: sends learn topics anyway
+                await self._track(self._current)
             self._counter.inc()
             self.replacements += 1
             log.warning("Kafka producer replaced")

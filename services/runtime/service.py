@@ -7,7 +7,7 @@ import contextlib
 import dataclasses
 import logging
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Sequence
 from datetime import timedelta
 from typing import Any, cast
 
@@ -200,6 +200,11 @@ class ServiceRuntime:
     async def send_stored(self, messages: Sequence[StoredMessage]) -> None:
         """Send messages kept in the service's documents; returns once all are acknowledged."""
         await self._stored_sender.send(messages)
+
+    async def track_topics(self, logical: Iterable[str]) -> None:
+        """Topics this service will send to, learnt by its producer in one request (a service
+        that sends to many, as routing to every department, calls this once it knows them)."""
+        await self.producer_keeper.track(self.settings.topic(name) for name in logical)
 
     async def ensure_topic(self, topic: str, *together: str) -> None:
         """Create logical topics on first use (department topics appear with departments), in

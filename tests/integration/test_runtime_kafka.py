@@ -286,3 +286,22 @@ async def test_a_producer_that_can_no_longer_send_is_replaced_and_nothing_is_dea
     with pytest.raises(AssertionError, match="expected 1 records"):
         await read_topic(endpoints.kafka,
                          settings.topic(topics.DEPARTMENT_UPDATES) + ".dlq", count=1, timeout=3)
+
+
+async def test_topics_tracked_ahead_are_known_to_the_producer_before_any_send(
+    make_settings: Callable[..., Any], runtimes: list[ServiceRuntime]
+) -> None:
+    """Routing learns every department topic in one metadata request at start, instead of one
+    request about every known topic each time a send meets a new one."""
+    settings: RoutingSettings = make_settings(RoutingSettings)
+    runtime = ServiceRuntime(settings)
+    await runtime.start()
+    runtimes.append(runtime)
+    codes = ("UBND-X-1", "UBND-X-2", "UBND-X-3")
+    for code in codes:
+        await runtime.ensure_topic(*topics.department_topics(code))
+    cluster = runtime.producer_keeper.current.client.cluster
+    names = [settings.topic(topics.department_topic(code)) for code in codes]
+    assert all(cluster.partitions_for_topic(name) is None for name in names)
+    await runtime.track_topics(topics.department_topic(code) for code in codes)
+    assert [len(cluster.partitions_for_topic(name) or ()) for name in names] == [3, 3, 3]

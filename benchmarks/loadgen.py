@@ -9,6 +9,7 @@ reader sees what the client took.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
 from dataclasses import dataclass
@@ -83,13 +84,11 @@ class Connection:
         return answer
 
     async def close(self) -> None:
-        writer, self._reader, self._writer = self._writer, None, None
+        writer = self._writer
+        self._drop()
         if writer is not None:
-            writer.close()
-            try:
+            with contextlib.suppress(OSError):
                 await writer.wait_closed()
-            except OSError:
-                pass
 
 
 class Pool:

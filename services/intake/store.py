@@ -23,6 +23,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from services.runtime.duplicates import refused_as_duplicates
 from services.runtime.errors import NewerLayout
 from services.runtime.group_commit import GroupCommit
 from services.runtime.outbox import StoredMessage
@@ -32,7 +33,6 @@ from .domain import HistoryEntry, Submission, TrackingChange, unit_day
 from .ports import RECORD_LAYOUT, MessageKey, OutboxMessage, Record, Replay, TrackedRecord
 
 Document = dict[str, Any]
-DUPLICATE = 11000
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,11 +136,9 @@ class MongoRecordStore:
             with pymongo.timeout(self._deadline_s):
                 await self.records.insert_many(docs, ordered=False)
         except BulkWriteError as error:
-            details = error.details
-            others = [e for e in details.get("writeErrors", []) if e.get("code") != DUPLICATE]
-            if others or details.get("writeConcernErrors"):
+            if error.details.get("writeConcernErrors"):
                 raise
-            refused = {e["index"] for e in details.get("writeErrors", [])}
+            refused = refused_as_duplicates(error)
             return [index not in refused for index in range(len(docs))]
         return [True] * len(docs)
 

@@ -33,6 +33,8 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from services.runtime.duplicates import refused_as_duplicates
+
 from .domain import KnownRecord
 
 Document = dict[str, Any]
@@ -191,8 +193,5 @@ class NotifierStore:
         except DuplicateKeyError:
             return set()
         except BulkWriteError as error:
-            errors = error.details.get("writeErrors", [])
-            if any(e.get("code") != 11000 for e in errors):
-                raise
-            return ids - {docs[e["index"]]["_id"] for e in errors}
+            return ids - {docs[i]["_id"] for i in refused_as_duplicates(error)}
         return ids

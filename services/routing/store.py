@@ -17,6 +17,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from contracts.records.v1 import RecordSubmitted
+from services.runtime.duplicates import refused_as_duplicates
 from services.runtime.errors import NewerLayout, StateChanged
 from services.runtime.outbox import StoredMessage
 
@@ -25,7 +26,6 @@ from .domain.table import RoutingTable
 from .ports import ROUTE_LAYOUT, Outgoing, StoredRoute
 
 Document = dict[str, Any]
-_DUPLICATE_KEY = 11000
 
 
 class MongoRouteStore:
@@ -89,12 +89,9 @@ class MongoRouteStore:
             await self.routes.insert_many([_document(stored) for stored in routes], ordered=False)
             return set(codes)
         except BulkWriteError as error:
-            details = error.details
-            others = [e for e in details.get("writeErrors", []) if e.get("code") != _DUPLICATE_KEY]
-            if others or details.get("writeConcernErrors"):
+            if error.details.get("writeConcernErrors"):
                 raise
-            existing = {codes[e["index"]] for e in details.get("writeErrors", [])}
-            return set(codes) - existing
+            return set(codes) - {codes[i] for i in refused_as_duplicates(error)}
 
     async def apply(self, read: StoredRoute, event_id: str, route: Route,
                     messages: Sequence[Outgoing], *, unsent: bool = False) -> None:

@@ -20,10 +20,10 @@ from pymongo.errors import BulkWriteError
 
 from contracts.envelope import Envelope, decode
 
+from .duplicates import refused_as_duplicates
 from .outbox import StoredMessage, stored_message
 
 Document = dict[str, Any]
-_DUPLICATE_KEY = 11000
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +62,7 @@ class ParkingLot:
         try:
             await self._c.insert_many(docs, ordered=False)
         except BulkWriteError as error:
-            if any(e.get("code") != _DUPLICATE_KEY for e in error.details.get("writeErrors", [])):
-                raise
+            refused_as_duplicates(error)  # parked before: the same event, kept once
 
     async def records_among(self, codes: Collection[str]) -> set[str]:
         """Which of these records have parked events, in one query on the index."""

@@ -25,6 +25,8 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from services.runtime.duplicates import refused_as_duplicates
+
 from .domain import Deadline
 
 Document = dict[str, Any]
@@ -101,9 +103,9 @@ class DeadlineStore:
             written = result.inserted_count + result.matched_count
         except BulkWriteError as error:
             details = error.details
-            if details.get("writeConcernErrors") or any(
-                    e.get("code") != 11000 for e in details.get("writeErrors", [])):
+            if details.get("writeConcernErrors"):
                 raise
+            refused_as_duplicates(error)
             written = details["nInserted"] + details["nMatched"]
         codes = [state.record_code for state, _, _ in changes]
         if written == len(codes):
@@ -155,10 +157,7 @@ class DeadlineStore:
         try:
             await self.claims.insert_many([{**c, "pending": True} for c in claims], ordered=False)
         except BulkWriteError as error:
-            errors = error.details.get("writeErrors", [])
-            if any(e.get("code") != 11000 for e in errors):
-                raise
-            lost = {claims[e["index"]]["_id"] for e in errors}
+            lost = {claims[i]["_id"] for i in refused_as_duplicates(error)}
             return {c["_id"] for c in claims} - lost
         return {c["_id"] for c in claims}
 

@@ -36,7 +36,8 @@ def build_broker(settings: ServiceSettings, tracer_provider: TracerProvider) -> 
         enable_idempotence=True,
         acks="all",
         allow_auto_create_topics=False,
-        metadata_max_age_ms=int(settings.kafka_metadata_max_age_s * 1000),
+        # metadata: Kafka's default age (5 min; refreshed at once on an error); a pattern
+        # subscription sets its own (`ServiceRuntime.subscribe_family`)
     )
 
 

@@ -181,7 +181,7 @@ class ServiceRuntime:
                      EventProcessor(cast(SourcedHandler, handler), dead_letters, retry, **options,
                                     concurrency=self.settings.kafka_batch_concurrency))
 
-        @self.broker.subscriber(
+        subscriber = self.broker.subscriber(
             *topics,
             group_id=group_id,
             ack_policy=AckPolicy.NACK_ON_ERROR,
@@ -193,6 +193,14 @@ class ServiceRuntime:
             max_records=self.settings.kafka_batch_max_records,
             batch_timeout_ms=self.settings.kafka_batch_wait_ms,
         )
+        if pattern is not None:
+            # Only a pattern subscription needs fresh metadata (it is how a new topic joins), and
+            # it asks for the whole cluster's: a short age on every client costs each process the
+            # decoding of every topic's partitions every few seconds.
+            discovery_ms = int(self.settings.kafka_metadata_max_age_s * 1000)
+            subscriber._connection_args["metadata_max_age_ms"] = discovery_ms
+
+        @subscriber
         async def consume(message: KafkaMessage) -> None:
             records = message.raw_message
             await processor.process_batch(records if isinstance(records, tuple) else (records,))

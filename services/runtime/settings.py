@@ -70,8 +70,9 @@ class ServiceSettings(BaseSettings):
         description="replication factor of the topics a service creates (3 on a real cluster)")
     kafka_metadata_max_age_s: float = Field(
         5.0, gt=0, le=300, validation_alias=AliasChoices("KAFKA_METADATA_MAX_AGE_S"),
-        description="how often the Kafka clients refresh topic metadata: a topic created since "
-                    "joins a pattern subscription (routing's department inbound topics) within it")
+        description="how often a pattern subscription (routing's gate for the departments' "
+                    "inbound topics) looks for new topics: one created since joins within it; "
+                    "the other Kafka clients keep metadata for Kafka's default 5 minutes")
     kafka_batch_max_records: int = Field(
         500, ge=1, le=10_000, validation_alias=AliasChoices("KAFKA_BATCH_MAX_RECORDS"),
         description="most messages a consumer takes in one batch (committed together)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from faststream.kafka import KafkaBroker
@@ -305,3 +305,30 @@ async def test_topics_tracked_ahead_are_known_to_the_producer_before_any_send(
     assert all(cluster.partitions_for_topic(name) is None for name in names)
     await runtime.track_topics(topics.department_topic(code) for code in codes)
     assert [len(cluster.partitions_for_topic(name) or ()) for name in names] == [3, 3, 3]
+
+
+async def test_only_the_pattern_subscription_refreshes_metadata_often(
+    make_settings: Callable[..., Any], runtimes: list[ServiceRuntime]
+) -> None:
+    """A pattern subscription asks for every topic of the cluster at each refresh; only it needs
+    a short age (new department topics join it), the producer and fixed subscriptions keep
+    Kafka's default and refresh at once when a send or fetch meets an error."""
+    settings: RoutingSettings = make_settings(RoutingSettings, KAFKA_METADATA_MAX_AGE_S=2.0)
+    runtime = ServiceRuntime(settings)
+
+    async def ignore(*_: Any) -> None:
+        return None
+
+    async def ignore_batch(_: Any) -> list[Any]:
+        return []
+
+    runtime.subscribe_family(topics.UPDATES_TOPIC_MARKER, ignore, group="family")
+    runtime.subscribe_batch(topics.DEPARTMENT_UPDATES, ignore_batch, group="fixed")
+    await runtime.start()
+    runtimes.append(runtime)
+
+    subscribers = cast(list[Any], runtime.broker.subscribers)
+    ages = {("pattern" if sub.pattern else "fixed"): sub.consumer._client._metadata_max_age_ms
+            for sub in subscribers}
+    assert ages == {"pattern": 2_000, "fixed": 300_000}
+    assert runtime.producer_keeper.current.client._metadata_max_age_ms == 300_000

@@ -32,6 +32,7 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
+import aiohttp
 import httpx
 from aiokafka import AIOKafkaProducer
 from pymongo import AsyncMongoClient
@@ -101,7 +102,7 @@ def reference_sends(n: int, smtp_port: int, http_port: int, concurrency: int) ->
         message = Rendered(template="receipt", language="vi", subject="Tiếp nhận hồ sơ",
                            text="Hồ sơ của ông/bà đã được tiếp nhận.", data={})
         slots = asyncio.Semaphore(concurrency)
-        async with httpx.AsyncClient(trust_env=False) as http:
+        async with aiohttp.ClientSession() as http:
             email = EmailChannel(EmailSettings(host="127.0.0.1", port=smtp_port, start_tls=False,
                                                sender="no-reply@motcua.local"))
             sms = SmsChannel(SmsSettings(gateway_url=f"http://127.0.0.1:{http_port}/sms"), http)

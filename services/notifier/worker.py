@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, Literal
 
-import httpx
+import aiohttp
 
 from contracts.notifications.v1 import NotificationOutcome
 from services.runtime.clock import Clock
@@ -136,7 +136,7 @@ class Deliverer:
     # --- the loop -----------------------------------------------------------------------------
 
     async def run(self) -> None:
-        async with httpx.AsyncClient(trust_env=False) as http:
+        async with aiohttp.ClientSession() as http:
             self._channels = build_channels(self._config, http)
             try:
                 await self._loop()

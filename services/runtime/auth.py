@@ -21,12 +21,12 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlparse
 
-import httpx
+import aiohttp
 import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from .problems import Problem
+from .problems import RETRY_AFTER_S, Problem
 
 Role = Literal["admin", "operator", "supervisor", "officer", "portal", "counter"]
 ROLES: tuple[Role, ...] = get_args(Role)
@@ -67,10 +67,16 @@ class KeySet:
         if parsed.scheme == "file":
             document = json.loads(await asyncio.to_thread(Path(parsed.path).read_text))
         else:
-            async with httpx.AsyncClient(timeout=5) as client:
-                response = await client.get(self._url)
-                response.raise_for_status()
-                document = response.json()
+            try:
+                async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
+                    async with session.get(self._url, raise_for_status=True) as response:
+                        document = await response.json(content_type=None)
+            except (aiohttp.ClientError, TimeoutError, ValueError) as error:
+                # the caller's credential may be fine: the issuer's keys are out of reach
+                raise Problem(503, "issuer-unavailable", "Service temporarily unavailable",
+                              f"The token issuer's key set could not be read "
+                              f"({type(error).__name__}); retry later.",
+                              headers={"Retry-After": str(RETRY_AFTER_S)}) from None
         self._keys = {str(entry["kid"]): jwt.PyJWK(entry) for entry in document.get("keys", [])
                       if "kid" in entry and entry.get("use", "sig") == "sig"}
         self._loaded_at = time.monotonic()

@@ -58,7 +58,7 @@ PROBLEM_DESCRIPTIONS = {
     413: "Body too large",
     415: "Body not sent as application/json",
     422: "Invalid fields, each named with its rule",
-    503: "The database did not answer in time (Retry-After)",
+    503: "The database, or the token issuer's key set, did not answer in time (Retry-After)",
 }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import httpx
+import aiohttp
 from pydantic import BaseModel, ConfigDict
 
 from services.notifier.domain.intents import ChannelName
@@ -34,7 +34,7 @@ class ChannelsConfig(BaseModel):
         return frozenset(names)
 
 
-def build_channels(config: ChannelsConfig, http: httpx.AsyncClient) -> dict[ChannelName, Channel]:
+def build_channels(config: ChannelsConfig, http: aiohttp.ClientSession) -> dict[ChannelName, Channel]:
     """One adapter per configured channel; `http` is the lifespan's client, shared and closed there."""
     channels: dict[ChannelName, Channel] = {}
     if config.email is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-import httpx
+import aiohttp
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from services.notifier.domain.intents import ChannelName
@@ -36,7 +36,7 @@ class SmsSettings(BaseModel):
 class SmsChannel:
     """HTTP 2xx delivered; 5xx, 408, 429, timeouts and refused connections transient; 4xx permanent."""
 
-    def __init__(self, settings: SmsSettings, client: httpx.AsyncClient) -> None:
+    def __init__(self, settings: SmsSettings, client: aiohttp.ClientSession) -> None:
         self.settings = settings
         self.client = client
 

@@ -7,7 +7,7 @@ import hmac
 import json
 from urllib.parse import urlsplit
 
-import httpx
+import aiohttp
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from services.notifier.domain.intents import ChannelName
@@ -34,7 +34,7 @@ class WebhookSettings(BaseModel):
 class WebhookChannel:
     """Body: ``{"notification_id", "template", "language", "title", "text", "data"}``."""
 
-    def __init__(self, settings: WebhookSettings, client: httpx.AsyncClient) -> None:
+    def __init__(self, settings: WebhookSettings, client: aiohttp.ClientSession) -> None:
         self.settings = settings
         self.client = client
 

@@ -20,6 +20,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 import pytest
 from aiosmtpd.smtp import SMTP, Session
@@ -132,7 +133,8 @@ class Gateway:
                 await self.release.wait()
                 return
             payload = json.dumps({"status": status}).encode()
-            writer.write(f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n"
+            moved = f"Location: {self.url('/elsewhere')}\r\n" if 300 <= int(status) < 400 else ""
+            writer.write(f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n{moved}"
                          f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n".encode() + payload)
             await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
@@ -199,8 +201,8 @@ def closed_port() -> int:
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(trust_env=False) as client:
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as client:
         yield client
 
 

@@ -7,7 +7,7 @@ import dataclasses
 import hashlib
 import hmac
 
-import httpx
+import aiohttp
 from pydantic import SecretStr
 
 from contracts.samples import RECORD_CODE
@@ -50,12 +50,12 @@ def mail(port: int, timeout_s: float = 5.0) -> EmailChannel:
                                       sender="no-reply@motcua.nghean.gov.vn", start_tls=False))
 
 
-def sms(gateway: Gateway, http: httpx.AsyncClient, timeout_s: float = 5.0) -> SmsChannel:
+def sms(gateway: Gateway, http: aiohttp.ClientSession, timeout_s: float = 5.0) -> SmsChannel:
     return SmsChannel(SmsSettings(gateway_url=gateway.url(), timeout_s=timeout_s,
                                   api_key=SecretStr("k-123")), http)
 
 
-def hooks(http: httpx.AsyncClient, timeout_s: float = 5.0, allow_http: bool = True) -> WebhookChannel:
+def hooks(http: aiohttp.ClientSession, timeout_s: float = 5.0, allow_http: bool = True) -> WebhookChannel:
     return WebhookChannel(WebhookSettings(timeout_s=timeout_s, allow_http=allow_http,
                                           secret=SecretStr("shared-secret")), http)
 
@@ -154,7 +154,7 @@ async def test_email_to_an_invalid_address_is_permanent_and_nothing_is_sent(
 
 
 async def test_sms_is_posted_as_json_with_an_idempotency_key(gateway: Gateway,
-                                                             http: httpx.AsyncClient) -> None:
+                                                             http: aiohttp.ClientSession) -> None:
     result = await sms(gateway, http).send(PHONE, SMS_TEXT, reference=REFERENCE)
     assert result.verdict == "delivered", result
     [request] = gateway.requests
@@ -166,7 +166,7 @@ async def test_sms_is_posted_as_json_with_an_idempotency_key(gateway: Gateway,
     assert request.headers["content-type"] == "application/json"
 
 
-async def test_sms_gateway_errors_are_classified(gateway: Gateway, http: httpx.AsyncClient) -> None:
+async def test_sms_gateway_errors_are_classified(gateway: Gateway, http: aiohttp.ClientSession) -> None:
     expected = {500: "transient", 503: "transient", 429: "transient", 400: "permanent",
                 404: "permanent", 202: "delivered"}
     for status, verdict in expected.items():
@@ -176,8 +176,18 @@ async def test_sms_gateway_errors_are_classified(gateway: Gateway, http: httpx.A
     assert len(gateway.requests) == len(expected)
 
 
+async def test_a_redirect_is_not_followed_and_is_permanent(gateway: Gateway,
+                                                            http: aiohttp.ClientSession) -> None:
+    """A gateway that moved is a configuration error: the body (a citizen's phone number and
+    message) is not sent on to wherever a redirect points."""
+    gateway.status = 302
+    result = await sms(gateway, http).send(PHONE, SMS_TEXT)
+    assert (result.verdict, result.detail) == ("permanent", "http 302")
+    assert [request.path for request in gateway.requests] == ["/sms"]
+
+
 async def test_sms_gateway_that_hangs_times_out_as_transient(gateway: Gateway,
-                                                             http: httpx.AsyncClient) -> None:
+                                                             http: aiohttp.ClientSession) -> None:
     gateway.status = SILENT
     result = await sms(gateway, http, timeout_s=0.3).send(PHONE, SMS_TEXT)
     assert result.verdict == "transient"
@@ -185,7 +195,7 @@ async def test_sms_gateway_that_hangs_times_out_as_transient(gateway: Gateway,
     assert len(gateway.requests) == 1
 
 
-async def test_sms_gateway_down_is_transient(closed_port: int, http: httpx.AsyncClient) -> None:
+async def test_sms_gateway_down_is_transient(closed_port: int, http: aiohttp.ClientSession) -> None:
     channel = SmsChannel(SmsSettings(gateway_url=f"http://127.0.0.1:{closed_port}/sms"), http)
     result = await channel.send(PHONE, SMS_TEXT)
     assert result.verdict == "transient"
@@ -193,7 +203,7 @@ async def test_sms_gateway_down_is_transient(closed_port: int, http: httpx.Async
 
 
 async def test_sms_to_an_invalid_number_is_permanent_and_nothing_is_sent(
-        gateway: Gateway, http: httpx.AsyncClient) -> None:
+        gateway: Gateway, http: aiohttp.ClientSession) -> None:
     for bad in ("12345", "09123abc78", EMAIL):
         result = await sms(gateway, http).send(bad, SMS_TEXT)
         assert result.verdict == "permanent"
@@ -203,7 +213,7 @@ async def test_sms_to_an_invalid_number_is_permanent_and_nothing_is_sent(
 # --- webhook ---------------------------------------------------------------------------------
 
 
-async def test_webhook_posts_signed_json_built_in_code(gateway: Gateway, http: httpx.AsyncClient) -> None:
+async def test_webhook_posts_signed_json_built_in_code(gateway: Gateway, http: aiohttp.ClientSession) -> None:
     result = await hooks(http).send(gateway.url("/hooks/escalations"), MESSAGE, reference=REFERENCE)
     assert result.verdict == "delivered"
     [request] = gateway.requests
@@ -215,7 +225,7 @@ async def test_webhook_posts_signed_json_built_in_code(gateway: Gateway, http: h
     assert request.headers[SIGNATURE_HEADER.lower()] == f"sha256={expected}"
 
 
-async def test_webhook_failures_are_classified(gateway: Gateway, http: httpx.AsyncClient) -> None:
+async def test_webhook_failures_are_classified(gateway: Gateway, http: aiohttp.ClientSession) -> None:
     for status, verdict in {502: "transient", 404: "permanent", 410: "permanent"}.items():
         gateway.status = status
         assert (await hooks(http).send(gateway.url(), MESSAGE)).verdict == verdict
@@ -225,7 +235,7 @@ async def test_webhook_failures_are_classified(gateway: Gateway, http: httpx.Asy
 
 
 async def test_webhook_refuses_plain_http_unless_allowed(gateway: Gateway,
-                                                         http: httpx.AsyncClient) -> None:
+                                                         http: aiohttp.ClientSession) -> None:
     result = await hooks(http, allow_http=False).send(gateway.url(), MESSAGE)
     assert result.verdict == "permanent"
     assert result.detail == "invalid address: not an https URL"
@@ -252,7 +262,7 @@ async def test_a_receipt_planned_from_an_event_reaches_the_mail_server(smtp_serv
 
 
 async def test_an_escalation_reaches_the_supervisors_system(gateway: Gateway,
-                                                            http: httpx.AsyncClient) -> None:
+                                                            http: aiohttp.ClientSession) -> None:
     config = ChannelsConfig(email=EmailSettings(), webhook=WebhookSettings(allow_http=True))
     channels = build_channels(config, http)
     assert set(channels) == {"email", "webhook"} == set(config.enabled)

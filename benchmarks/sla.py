@@ -39,6 +39,7 @@ from reference.deadlines import appointment
 from reference.localtime import VIETNAM
 from services.runtime.kafka_access import KafkaAccess
 from services.sla_monitor.domain import Deadline, SlaEvent, SlaPolicy, evolve, next_fire_at
+from services.sla_monitor.ports import DEADLINE_LAYOUT
 
 from .common import endpoints, peak_rss_mib, percentile
 
@@ -78,7 +79,8 @@ def documents(base: Deadline, numbers: range, day: str) -> list[dict[str, Any]]:
     for number in numbers:
         unit = f"000.{50 + number // 9999 // 100:02d}.{number // 9999 % 100:02d}.H40"
         code = f"{unit}-{day}-{number % 9999 + 1:04d}"
-        docs.append({"_id": code, "revision": base.revision, "next_fire_at": base.next_fire_at,
+        docs.append({"_id": code, "layout": DEADLINE_LAYOUT, "revision": base.revision,
+                     "next_fire_at": base.next_fire_at,
                      "traceparent": None, "state": {**state, "record_code": code}})
     return docs
 

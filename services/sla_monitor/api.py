@@ -14,7 +14,7 @@ from services.runtime.params import RecordCodePath
 from services.runtime.problems import Problem, problem_responses
 
 from .domain import SlaPolicy, index_to_json, service_index
-from .store import DeadlineStore
+from .ports import DeadlineStore
 
 
 def router(store: DeadlineStore, clock: Clock, calendar: WorkingCalendar, policy: SlaPolicy) -> APIRouter:
@@ -30,9 +30,9 @@ def router(store: DeadlineStore, clock: Clock, calendar: WorkingCalendar, policy
                           f"The SLA monitor has no deadline for record {record_code}.")
         claims = await store.claims_of(record_code)
         return {**stored.state.to_dict(),
-                "alerts": [{"event_id": c["_id"], "rule": c["rule"], "event_type": c["event_type"],
-                            "due_at": to_local(c["due_at"]).isoformat(), "sent": not c["pending"]}
-                           for c in sorted(claims, key=lambda c: c["due_at"])]}
+                "alerts": [{"event_id": c.event_id, "rule": c.rule, "event_type": c.event_type,
+                            "due_at": to_local(c.due_at).isoformat(), "sent": not c.pending}
+                           for c in claims]}
 
     @routes.get("/index")
     async def index(basis: Literal["original", "current"] = "original",
@@ -52,10 +52,10 @@ def router(store: DeadlineStore, clock: Clock, calendar: WorkingCalendar, policy
     async def refusals(record_code: Annotated[str | None, Query(max_length=64)] = None,
                        limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:
         """Events refused with their reason (parked ones wait for their record's submission)."""
-        docs = await store.refusals_of(record_code, limit)
-        return [{"event_id": d["_id"], "record_code": d["record_code"], "event_type": d["event_type"],
-                 "reason": d["reason"], "detail": d["detail"], "parked": d["parked"],
-                 "resolution": d.get("resolution"),
-                 "refused_at": to_local(d["refused_at"]).isoformat()} for d in docs]
+        refused = await store.refusals_of(record_code, limit)
+        return [{"event_id": r.event_id, "record_code": r.record_code, "event_type": r.event_type,
+                 "reason": r.reason, "detail": r.detail, "parked": r.parked,
+                 "resolution": r.resolution,
+                 "refused_at": to_local(r.refused_at).isoformat()} for r in refused]
 
     return routes

@@ -21,7 +21,7 @@ from .monitor import Monitor, RecordLocks
 from .policies import build_policy
 from .scheduler import Scheduler
 from .settings import SlaMonitorSettings
-from .store import DeadlineStore
+from .store import MongoDeadlineStore
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def create_app(settings: SlaMonitorSettings | None = None, clock: Clock | None =
     calendar = load_calendar()
     watch_calendar(runtime, calendar)
     policy = build_policy(settings, load_catalog())
-    store = DeadlineStore(lambda: runtime.db)
+    store = MongoDeadlineStore(lambda: runtime.db)
     parking = ParkingLot(lambda: runtime.db)
     locks = RecordLocks()
     scheduler = Scheduler(runtime, store, calendar, policy, locks, settings)

@@ -29,7 +29,7 @@ from services.runtime.service import ServiceRuntime
 from services.runtime.telemetry import current_traceparent
 
 from .domain import SLA_EVENT_TYPES, Refusal, SlaEvent, SlaPolicy, evolve
-from .store import DeadlineStore
+from .ports import DeadlineStore, RefusedEvent
 
 log = logging.getLogger(__name__)
 
@@ -199,10 +199,10 @@ class Monitor:
         parked = refusal.reason == "unknown_record"
         if parked:  # its submission may still be on its way on another topic
             await self._parking.park([envelope])
-        await self._store.refuse({
-            "_id": envelope.id, "record_code": code, "event_type": envelope.type,
-            "event_time": envelope.time, "reason": refusal.reason, "detail": refusal.detail,
-            "parked": parked, "refused_at": datetime.now(UTC)})  # a replay's verdict replaces it
+        await self._store.refuse(RefusedEvent(  # a replay's verdict replaces it
+            event_id=envelope.id, record_code=code, event_type=envelope.type,
+            event_time=envelope.time, reason=refusal.reason, detail=refusal.detail,
+            parked=parked, refused_at=datetime.now(UTC)))
         self._refused.labels(refusal.reason).inc()
         (log.info if parked else log.warning)(
             "event parked until its record's submission" if parked else "event refused",
@@ -216,7 +216,8 @@ class Monitor:
             if isinstance(envelope.data, SLA_EVENT_TYPES):
                 outcome = await self._apply(envelope, envelope.data)
                 if outcome in ("applied", "duplicate"):
-                    await self._store.resolve_refusal(envelope.id, "applied after its submission")
+                    await self._store.resolve_refusal(envelope.id, "applied after its submission",
+                                                      datetime.now(UTC))
             await self._parking.release([envelope.id])
         if envelopes:
             log.info("parked events replayed", extra={"record_id": code, "events": len(envelopes)})

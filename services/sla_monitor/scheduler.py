@@ -17,7 +17,6 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from prometheus_client import Counter, Histogram
 
@@ -25,7 +24,7 @@ from contracts import topics
 from contracts.envelope import Envelope
 from reference.calendar import WorkingCalendar
 from services.runtime.clock import Clock
-from services.runtime.outbox import StoredMessage, stored_message
+from services.runtime.outbox import stored_message
 from services.runtime.relay import OutboxRelay, Pending
 from services.runtime.retrying import until_done
 from services.runtime.service import ServiceRuntime
@@ -33,12 +32,11 @@ from services.runtime.waits import woken_within
 
 from .domain import Deadline, FiredAlert, SlaPolicy, fire
 from .monitor import RecordLocks
+from .ports import AlertClaim, DeadlineStore, StoredDeadline
 from .settings import SlaMonitorSettings
-from .store import DeadlineStore, StoredDeadline
 
 log = logging.getLogger(__name__)
 SOURCE = "/motcua/sla_monitor"
-Document = dict[str, Any]
 _SET_ASIDE = timedelta(minutes=15)
 _LAG_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600)
 
@@ -118,7 +116,7 @@ class Scheduler:
     async def _fire_batch(self, due: Sequence[StoredDeadline], now: datetime) -> list[str]:
         """Claim, publish and save one batch; the record codes whose save lost a race."""
         plans: list[tuple[StoredDeadline, Deadline]] = []
-        claims: list[Document] = []
+        claims: list[AlertClaim] = []
         alerts: dict[str, FiredAlert] = {}
         for stored in due:
             try:
@@ -143,22 +141,23 @@ class Scheduler:
                 claims.append(self._claim(alert, stored.traceparent, now))
                 alerts[alert.event_id] = alert
         won = await self._store.claim(claims)
-        winners = [c for c in claims if c["_id"] in won]
+        winners = [c for c in claims if c.event_id in won]
         await self._relay.publish([_pending(c) for c in winners])
         acked = self._clock.now()
         for claim in winners:
-            alert = alerts[claim["_id"]]
+            alert = alerts[claim.event_id]
             self._fired.labels(alert.key).inc()
             self._lag.observe(max((acked - alert.due_at).total_seconds(), 0.0))
         return await self._store.replace_many(
             [(state, stored.state.revision, stored.traceparent) for stored, state in plans])
 
-    def _claim(self, alert: FiredAlert, traceparent: str | None, now: datetime) -> Document:
+    def _claim(self, alert: FiredAlert, traceparent: str | None, now: datetime) -> AlertClaim:
         envelope = Envelope.wrap(alert.payload, source=SOURCE, time=now, id=alert.event_id)
-        return {"_id": alert.event_id, "record_code": alert.payload.record_code, "rule": alert.key,
-                "event_type": alert.payload.event_type, "due_at": alert.due_at,
-                "claimed_at": datetime.now(UTC),  # leases run on real time, never a test clock
-                "message": stored_message(topics.SLA_ALERTS, envelope, traceparent).document()}
+        return AlertClaim(event_id=alert.event_id, record_code=alert.payload.record_code,
+                          rule=alert.key, event_type=alert.payload.event_type,
+                          due_at=alert.due_at,
+                          claimed_at=datetime.now(UTC),  # leases run on real time, never a test clock
+                          message=stored_message(topics.SLA_ALERTS, envelope, traceparent))
 
     async def sweep(self) -> int:
         """Send the claims an instance took but did not see published; returns how many."""
@@ -170,8 +169,8 @@ class Scheduler:
         return await until_done(step, log, "scheduler step")
 
 
-def _pending(claim: Document) -> Pending[str]:
-    return Pending(claim["_id"], StoredMessage.from_document(claim["message"]))
+def _pending(claim: AlertClaim) -> Pending[str]:
+    return Pending(claim.event_id, claim.message)
 
 
 class ClaimOutbox:

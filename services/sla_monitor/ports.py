@@ -97,7 +97,8 @@ class DeadlineStore(Protocol):
         ...
 
     async def set_aside(self, code: str, until: datetime) -> None:
-        """Look at a record again only at `until`; its revision moves on."""
+        """A document that does not read as a deadline (`get_many`'s second list) is due again
+        only at `until`, and its revision moves on."""
         ...
 
     def all(self, department: str | None = None) -> AsyncIterator[Deadline]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -49,10 +50,18 @@ class TestMongoDeadlineStore(DeadlineStoreBehaviour):
         assert stored is not None and stored.state == state
         assert await store.replace(state, state.revision, None)
 
-    async def test_a_document_that_is_not_a_deadline_is_named_not_fatal(
+    async def test_a_document_that_is_not_a_deadline_is_named_and_set_aside(
             self, store: DeadlineStore) -> None:
         assert isinstance(store, MongoDeadlineStore)
         await store.create(deadline(1), None)
         await store.deadlines.insert_one({"_id": code(2), "revision": 0, "state": {"x": 1}})
         found, unreadable = await store.get_many([code(1), code(2)])
         assert (list(found), unreadable) == ([code(1)], [code(2)])
+        first = deadline(1).next_fire_at
+        assert first is not None
+        until = first + timedelta(days=1)
+        await store.set_aside(code(2), until)
+        assert await store.due(until - timedelta(seconds=1), 10) == [code(1)]
+        assert await store.due(until, 10) == [code(1), code(2)]
+        doc = await store.deadlines.find_one({"_id": code(2)})
+        assert doc is not None and doc["revision"] == 1

@@ -46,17 +46,23 @@ class Connection:
         """A kept-alive connection the server closed meanwhile (uvicorn drops one idle for 5 s)
         fails before any answer: the request goes again once on a new connection, as any
         client does (safe here: every POST carries its Idempotency-Key)."""
-        for last in (self._writer is None, True):
-            try:
-                return await self._exchange(path, body, headers)
-            except (OSError, asyncio.IncompleteReadError, ValueError, HttpError) as error:
-                await self.close()
-                if last:
-                    raise HttpError(str(error)) from error
-            except asyncio.CancelledError:  # timed out mid-exchange: the stream is out of step
-                self._drop()
+        reused = self._writer is not None
+        try:
+            return await self._post_once(path, body, headers)
+        except HttpError:
+            if not reused:
                 raise
-        raise AssertionError("unreachable")
+        return await self._post_once(path, body, headers)
+
+    async def _post_once(self, path: str, body: bytes, headers: dict[str, str]) -> Answer:
+        try:
+            return await self._exchange(path, body, headers)
+        except (OSError, asyncio.IncompleteReadError, ValueError, HttpError) as error:
+            await self.close()
+            raise HttpError(str(error)) from error
+        except asyncio.CancelledError:  # timed out mid-exchange: the stream is out of step
+            self._drop()
+            raise
 
     def _drop(self) -> None:
         if self._writer is not None:

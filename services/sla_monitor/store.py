@@ -129,9 +129,7 @@ class MongoDeadlineStore:
         unreadable: list[str] = []
         async for doc in self.deadlines.find({"_id": {"$in": list(codes)}}):
             try:
-                found[doc["_id"]] = _stored(doc)
-            except NewerLayout:
-                raise
+                found[doc["_id"]] = _stored(doc)  # a newer layout raises NewerLayout
             except (ValueError, KeyError, TypeError):  # pydantic's ValidationError included
                 unreadable.append(doc["_id"])
         return found, unreadable

@@ -17,5 +17,9 @@ def serve(app: FastAPI, settings: ServiceSettings) -> None:
         port=settings.http_port,
         log_config=None,
         lifespan="on",
+        # The standard loop, never uvloop: on uvloop, writing to a connection the broker closed
+        # raises inside aiokafka's group coordinator task and ends it, and the consumer never
+        # rejoins its group (seen when Kafka was killed mid-stream: the notifier stopped).
+        loop="asyncio",
         timeout_graceful_shutdown=int(settings.graceful_timeout_s),
     )

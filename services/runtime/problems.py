@@ -20,6 +20,8 @@ from pymongo.errors import ConnectionFailure, PyMongoError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .errors import NewerLayout
+
 PROBLEM_JSON = "application/problem+json"
 CHASSIS_PATHS = ("/health/", "/metrics", "/test-clock")
 """Routes every service app has (probes, metrics, the test clock): no problems, no spans."""
@@ -192,6 +194,16 @@ def install_problem_handlers(app: FastAPI, metrics: CollectorRegistry | None = N
             "The database did not answer in time; retry with the same Idempotency-Key.",
             request.url.path, headers={"Retry-After": str(RETRY_AFTER_S)}),
             503, "database-unavailable")
+
+    @app.exception_handler(NewerLayout)
+    async def upgrading(request: Request, exc: Exception) -> JSONResponse:
+        # A rolling upgrade is under way: an instance of the newer build can answer this.
+        log.warning("stored document of a newer layout", extra={"path": request.url.path})
+        return counted(problem_response(
+            503, "upgrade-in-progress", "Service temporarily unavailable",
+            "Part of the answer was written by a newer version of this service; retry shortly.",
+            request.url.path, headers={"Retry-After": str(RETRY_AFTER_S)}),
+            503, "upgrade-in-progress")
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -143,3 +143,20 @@ async def test_a_deadline_the_rules_cannot_fire_does_not_hold_up_the_others(
         assert left is not None and left["next_fire_at"] > clock.now()
         metrics = (await sla.client.get("/metrics")).text
         assert "motcua_sla_fire_failures_total 2.0" in metrics
+
+
+async def test_a_deadline_of_a_newer_build_is_a_503_not_a_server_error(sla_service: SlaFactory) -> None:
+    """During a rolling upgrade the read API meets what the newer build wrote: a retryable
+    answer (that build's instances can give it), never a 500."""
+    async with sla_service(clock_at(local(2026, 12, 7, 8, 31))) as sla:
+        record = new_record(local(2026, 12, 7, 8, 30), 5)
+        await sla.open_accepted(record)
+        await sla.runtime.db["deadlines"].update_one({"_id": record.record_code},
+                                                     {"$set": {"layout": 99}})
+        for path, params in ((f"/deadlines/{record.record_code}", None),
+                             ("/index", {"department": DEPARTMENT})):
+            response = await sla.client.get(path, params=params)
+            assert response.status_code == 503, (path, response.text)
+            assert response.headers["content-type"] == "application/problem+json"
+            assert response.json()["type"] == "urn:motcua:problem:upgrade-in-progress"
+            assert int(response.headers["Retry-After"]) > 0

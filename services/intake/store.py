@@ -136,8 +136,6 @@ class MongoRecordStore:
             with pymongo.timeout(self._deadline_s):
                 await self.records.insert_many(docs, ordered=False)
         except BulkWriteError as error:
-            if error.details.get("writeConcernErrors"):
-                raise
             refused = refused_as_duplicates(error)
             return [index not in refused for index in range(len(docs))]
         return [True] * len(docs)

@@ -89,8 +89,6 @@ class MongoRouteStore:
             await self.routes.insert_many([_document(stored) for stored in routes], ordered=False)
             return set(codes)
         except BulkWriteError as error:
-            if error.details.get("writeConcernErrors"):
-                raise
             return set(codes) - {codes[i] for i in refused_as_duplicates(error)}
 
     async def apply(self, read: StoredRoute, event_id: str, route: Route,

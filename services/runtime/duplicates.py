@@ -14,8 +14,10 @@ DUPLICATE_KEY = 11000
 
 def refused_as_duplicates(error: BulkWriteError) -> set[int]:
     """The indexes of the operations refused because their document exists; re-raises `error`
-    when any operation failed for another reason."""
+    when any operation failed for another reason, or when the majority did not acknowledge the
+    writes (a write the primary applied may still be rolled back: it decides nothing yet)."""
     errors = error.details.get("writeErrors", [])
-    if any(e.get("code") != DUPLICATE_KEY for e in errors):
+    if error.details.get("writeConcernErrors") or any(e.get("code") != DUPLICATE_KEY
+                                                      for e in errors):
         raise error
     return {e["index"] for e in errors}

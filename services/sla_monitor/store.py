@@ -100,8 +100,6 @@ class MongoDeadlineStore:
             written = result.inserted_count + result.matched_count
         except BulkWriteError as error:
             details = error.details
-            if details.get("writeConcernErrors"):
-                raise
             refused_as_duplicates(error)
             written = details["nInserted"] + details["nMatched"]
         codes = [state.record_code for state, _, _ in changes]

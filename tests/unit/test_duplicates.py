@@ -22,3 +22,12 @@ def test_any_other_refusal_raises_the_error() -> None:
     with pytest.raises(BulkWriteError) as raised:
         refused_as_duplicates(error)
     assert raised.value is error
+
+
+def test_a_write_the_majority_did_not_acknowledge_decides_nothing() -> None:
+    """A claim the primary took but the majority did not may be rolled back: not a win yet."""
+    error = BulkWriteError({"writeErrors": [{"index": 1, "code": 11000, "errmsg": "refused"}],
+                            "writeConcernErrors": [{"code": 64, "errmsg": "replication timed out"}]})
+    with pytest.raises(BulkWriteError) as raised:
+        refused_as_duplicates(error)
+    assert raised.value is error

@@ -14,41 +14,46 @@ from reference.localtime import to_local
 from services.runtime.auth import requires
 from services.runtime.parking import ParkingLot
 
-from .store import NotifierStore
+from .ports import Delivery, Hold, NotifierStore
 
 Document = dict[str, Any]
 
-_FIELDS = ("recipient_role", "channel", "template", "language", "masked_address", "source_event_id",
-           "source_event_type")
 
-
-async def _state(store: NotifierStore, doc: Document, holds: list[Document]) -> Document:
+async def _state(store: NotifierStore, delivery: Delivery, holds: list[Hold]) -> Document:
     """Status, attempts and times of one notification, from its result, claims and holds."""
-    result = await store.result(doc["_id"])
+    nid = delivery.notification_id
+    result = await store.result(nid)
     if result is not None:
-        return {"status": result["status"], "attempts": result["attempts"], "reason": result["reason"],
-                "detail": result["detail"], "message_id": result["message_id"], "not_before": None,
-                "next_attempt_at": None, "outcome_published": result["published"]
-                or await store.is_published(doc["_id"])}
-    claims = await store.claims_of(doc["_id"])
+        return {"status": result.status, "attempts": result.attempts, "reason": result.reason,
+                "detail": result.detail, "message_id": result.message_id, "not_before": None,
+                "next_attempt_at": None,
+                "outcome_published": result.published or await store.is_published(nid)}
+    claims = await store.claims_of(nid)
     last = claims[-1] if claims else None
-    held = max((h["not_before"] for h in holds if h["notification_id"] == doc["_id"]), default=None)
+    held = max((h.not_before for h in holds if h.notification_id == nid), default=None)
     state: Document = {"status": "queued", "attempts": 0, "reason": None, "detail": None,
                        "message_id": None, "not_before": _local(held), "next_attempt_at": None,
                        "outcome_published": None}
     if last is None:
         return state
-    state["message_id"] = last["message_id"]
-    if last["kind"] == "send":
-        return {**state, "status": "sending", "attempts": last["attempt"]}
-    if last["kind"] == "hold":
-        return {**state, "not_before": _local(last["at"]), "attempts": last["attempt"] - 1}
-    return {**state, "status": "retrying", "attempts": last["attempt"] - 1,
-            "detail": last["previous_detail"], "next_attempt_at": _local(last["at"])}
+    state["message_id"] = last.message_id
+    if last.kind == "send":
+        return {**state, "status": "sending", "attempts": last.attempt}
+    if last.kind == "hold":
+        return {**state, "not_before": _local(last.at), "attempts": last.attempt - 1}
+    return {**state, "status": "retrying", "attempts": last.attempt - 1,
+            "detail": last.previous_detail, "next_attempt_at": _local(last.at)}
 
 
 def _local(value: datetime | None) -> str | None:
     return to_local(value).isoformat() if value is not None else None
+
+
+def _described(d: Delivery) -> Document:
+    return {"notification_id": d.notification_id, "recipient_role": d.recipient_role,
+            "channel": d.channel, "template": d.template, "language": d.language,
+            "masked_address": d.masked_address, "source_event_id": d.source_event_id,
+            "source_event_type": d.source_event_type}
 
 
 def router(store: NotifierStore, parking: ParkingLot) -> APIRouter:
@@ -61,10 +66,9 @@ def router(store: NotifierStore, parking: ParkingLot) -> APIRouter:
         """One entry per notification about the record: to whom (masked), how, and what became of
         it (`queued`, possibly with `not_before` when care holds it; `sending`; `retrying` with
         `next_attempt_at`; `sent`; `failed` with its reason)."""
-        docs = sorted(await store.of_record(record_code, limit), key=lambda d: (d["created_at"], d["_id"]))
-        holds = await store.holds_of([d["_id"] for d in docs])
-        return [{"notification_id": d["_id"], **{k: d.get(k) for k in _FIELDS},
-                 **await _state(store, d, holds)} for d in docs]
+        found = await store.of_record(record_code, limit)
+        holds = await store.holds_of([d.notification_id for d in found])
+        return [{**_described(d), **await _state(store, d, holds)} for d in found]
 
     @routes.get("/parked")
     async def parked(record_code: Annotated[str | None, Query(max_length=64)] = None,

@@ -19,7 +19,7 @@ from .metrics import NotifierMetrics
 from .planner import Planner
 from .publisher import OutcomeOutbox
 from .settings import NotifierSettings
-from .store import NotifierStore
+from .store import MongoNotifierStore
 from .worker import Deliverer
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ def create_app(settings: NotifierSettings | None = None, clock: Clock | None = N
     directory = config.directory(settings, channels)
     templates = config.templates(settings)
     metrics = NotifierMetrics(runtime.metrics)
-    store = NotifierStore(lambda: runtime.db)
+    store = MongoNotifierStore(lambda: runtime.db)
     parking = ParkingLot(lambda: runtime.db)
     publisher = OutboxRelay(OutcomeOutbox(store, timedelta(seconds=settings.lease_s)),
                             runtime.send_stored, runtime.metrics, batch_size=settings.batch_size,

@@ -19,7 +19,6 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from contracts.envelope import Envelope, EventPayload
 from contracts.records.v1 import RecordSubmitted
@@ -32,12 +31,11 @@ from services.runtime.relay import OutboxRelay
 from . import documents
 from .domain import NOTIFIED_EVENT_TYPES, DeliveryIntent, Directory, KnownRecord, Templates, plan
 from .metrics import NotifierMetrics
+from .ports import NotifierStore
 from .publisher import pending_outcome
 from .settings import NotifierSettings
-from .store import NotifierStore
 
 log = logging.getLogger(__name__)
-Document = dict[str, Any]
 
 
 class Planner:
@@ -133,25 +131,25 @@ class Planner:
         # A failure's result first: once it exists the sweep publishes its outcome whatever happens.
         failed = await self._store.finish([result for _, _, fs in plans for _, result in fs])
         inserted = await self._store.insert_deliveries([
-            doc for event, found, failures in plans
-            for doc in [documents.delivery(i, created_at=real_now, traceparent=event.traceparent)
-                        for i in found.intents] + [doc for doc, _ in failures]])
+            delivery for event, found, failures in plans
+            for delivery in [documents.delivery(i, created_at=real_now, traceparent=event.traceparent)
+                             for i in found.intents] + [d for d, _ in failures]])
         new = [(i, event.traceparent) for event, found, _ in plans for i in found.intents
                if i.notification_id in inserted]
         if new:
             self._enqueue(new)
         self._publisher.enqueue([pending_outcome(r) for _, _, fs in plans for _, r in fs
-                                 if r["_id"] in failed])
+                                 if r.notification_id in failed])
         for event, found, failures in plans:
-            for doc, result in failures:
-                if doc["_id"] in failed:
-                    self._metrics.failed.labels(doc["channel"], result["reason"]).inc()
+            for delivery, result in failures:
+                if delivery.notification_id in failed:
+                    self._metrics.failed.labels(delivery.channel, result.reason).inc()
                     log.warning("notification cannot be attempted", extra={
-                        "record_id": doc["record_code"], "event_id": event.envelope.id,
-                        "notification_id": doc["_id"], "reason": result["reason"],
-                        "channel": doc["channel"], "address": doc["masked_address"]})
+                        "record_id": delivery.record_code, "event_id": event.envelope.id,
+                        "notification_id": delivery.notification_id, "reason": result.reason,
+                        "channel": delivery.channel, "address": delivery.masked_address})
             fresh = any(i.notification_id in inserted for i in found.intents) or any(
-                doc["_id"] in failed for doc, _ in failures)
+                d.notification_id in failed for d, _ in failures)
             self._metrics.events.labels(event.envelope.type,
                                         "planned" if fresh else "duplicate").inc()
 

@@ -12,7 +12,6 @@ import asyncio
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from contracts import topics
 from contracts.envelope import Envelope
@@ -20,23 +19,23 @@ from contracts.notifications.v1 import NotificationOutcome
 from services.runtime.outbox import StoredMessage, stored_message
 from services.runtime.relay import Pending
 
-from .store import NotifierStore
+from .ports import FinalResult, NotifierStore
 
 SOURCE = "/motcua/notifier"
 _NAMESPACE = uuid.UUID("3f0e6a52-94c1-4c1b-8b0e-1d7e2c9a6b10")
-Document = dict[str, Any]
 
 
-def outcome_message(outcome: NotificationOutcome, at: datetime, traceparent: str | None) -> Document:
+def outcome_message(outcome: NotificationOutcome, at: datetime,
+                    traceparent: str | None) -> StoredMessage:
     """The stored message of a notification's one final outcome; the same id whoever writes it."""
     event_id = str(uuid.uuid5(_NAMESPACE, f"outcome\x1f{outcome.notification_id}"))
     envelope = Envelope.wrap(outcome, source=SOURCE, time=at, id=event_id)
-    return stored_message(topics.NOTIFICATION_OUTCOMES, envelope, traceparent).document()
+    return stored_message(topics.NOTIFICATION_OUTCOMES, envelope, traceparent)
 
 
-def pending_outcome(result: Document) -> Pending[str]:
+def pending_outcome(result: FinalResult) -> Pending[str]:
     """A stored result's outcome message, for the relay."""
-    return Pending(result["_id"], StoredMessage.from_document(result["outcome"]))
+    return Pending(result.notification_id, result.outcome)
 
 
 class OutcomeOutbox:
@@ -57,9 +56,10 @@ class OutcomeOutbox:
             found = await self._store.unpublished(before, limit)
             if not found:
                 return []
-            marked = await asyncio.gather(*(self._store.is_published(doc["_id"]) for doc in found))
-            await self._store.settle_published([doc["_id"] for doc, done in zip(found, marked, strict=True)
-                                                if done])
-            unsent = [pending_outcome(doc) for doc, done in zip(found, marked, strict=True) if not done]
+            marked = await asyncio.gather(*(self._store.is_published(r.notification_id)
+                                            for r in found))
+            await self._store.settle_published([r.notification_id for r, done
+                                                in zip(found, marked, strict=True) if done])
+            unsent = [pending_outcome(r) for r, done in zip(found, marked, strict=True) if not done]
             if unsent:
                 return unsent

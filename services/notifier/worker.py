@@ -37,7 +37,6 @@ from services.runtime.waits import woken_within
 
 from . import documents
 from .channels import Channel, ChannelsConfig, build_channels
-from .documents import ClaimKind
 from .domain import (
     CarePolicy,
     ChannelName,
@@ -55,12 +54,11 @@ from .domain import (
     send_at,
 )
 from .metrics import NotifierMetrics
+from .ports import AttemptClaim, ClaimKind, Delivery, FinalResult, Hold, NotifierStore, claim_id
 from .publisher import outcome_message, pending_outcome
 from .settings import NotifierSettings
-from .store import NotifierStore, claim_id
 
 log = logging.getLogger(__name__)
-Document = dict[str, Any]
 
 
 @dataclass
@@ -234,8 +232,8 @@ class Deliverer:
         """Note the wait (for operators, and so no sweep takes the notifications over meanwhile)."""
         real_now, now = datetime.now(UTC), self._clock.now()
         await self._store.hold([
-            documents.hold(intent.notification_id, not_before=at,
-                           lease_until=documents.lease(real_now, now, at, self._settings.lease_s))
+            Hold(notification_id=intent.notification_id, not_before=at,
+                 lease_until=documents.lease(real_now, now, at, self._settings.lease_s))
             for intents, at in holds for intent in intents])
 
     async def _defer(self, deferred: list[tuple[datetime, Pending]]) -> None:
@@ -244,9 +242,10 @@ class Deliverer:
 
     async def _claim_ahead(self, planned: list[tuple[datetime, Pending, ClaimKind, str | None]]) -> None:
         real_now, now = datetime.now(UTC), self._clock.now()
-        claims = [documents.claim(m.notification_id, p.message.notification_id, p.attempt, kind, at=at,
-                                  lease_until=documents.lease(real_now, now, at, self._settings.lease_s),
-                                  previous_detail=detail)
+        claims = [AttemptClaim(notification_id=m.notification_id,
+                               message_id=p.message.notification_id, attempt=p.attempt, kind=kind,
+                               at=at, previous_detail=detail,
+                               lease_until=documents.lease(real_now, now, at, self._settings.lease_s))
                   for at, p, kind, detail in planned for m in outcomes.members(p.message)]
         won = await self._store.claim(claims)
         for at, pending in ((at, p) for at, p, _, _ in planned):
@@ -311,8 +310,9 @@ class Deliverer:
     async def _claim(self, ready: list[Pending]) -> list[Pending]:
         real_now, now = datetime.now(UTC), self._clock.now()
         lease_until = real_now + timedelta(seconds=self._settings.lease_s)
-        claims = [documents.claim(m.notification_id, p.message.notification_id, p.attempt, "send",
-                                  at=now, lease_until=lease_until)
+        claims = [AttemptClaim(notification_id=m.notification_id,
+                               message_id=p.message.notification_id, attempt=p.attempt, kind="send",
+                               at=now, lease_until=lease_until)
                   for p in ready if not p.claimed for m in outcomes.members(p.message)]
         won = await self._store.claim(claims)
         claimed: list[Pending] = []
@@ -335,7 +335,7 @@ class Deliverer:
 
     async def _record(self, sent: list[Pending], results: Sequence[DeliveryResult]) -> None:
         real_now, now = datetime.now(UTC), self._clock.now()
-        finished: list[Document] = []
+        finished: list[FinalResult] = []
         retries: list[tuple[datetime, Pending, ClaimKind, str | None]] = []
         counted: list[tuple[Outgoing, str, DeliveryResult, str | None]] = []
         for pending, result in zip(sent, results, strict=True):
@@ -371,9 +371,9 @@ class Deliverer:
             await until_done(partial(self._claim_ahead, retries), log, "retry claim")
         for message, action, result, failure in counted:
             self._count(message, action, result, failure)
-        for doc in finished:
-            self._forget(doc["_id"])
-        self._publisher.enqueue([pending_outcome(doc) for doc in finished if doc["_id"] in won])
+        for done in finished:
+            self._forget(done.notification_id)
+        self._publisher.enqueue([pending_outcome(r) for r in finished if r.notification_id in won])
 
     def _count(self, message: Outgoing, action: str, result: DeliveryResult, failure: str | None) -> None:
         members = len(outcomes.members(message))
@@ -403,59 +403,58 @@ class Deliverer:
         after: tuple[datetime, str] | None = None
         while True:
             found = await self._store.open_deliveries(before, self._settings.batch_size, after)
-            total += await self._take_over([d for d in found if d["_id"] not in self._held])
+            total += await self._take_over([d for d in found if d.notification_id not in self._held])
             if len(found) < self._settings.batch_size:
                 break
-            after = (found[-1]["created_at"], found[-1]["_id"])
+            after = (found[-1].created_at, found[-1].notification_id)
         self._prune_history()
         if total:
             self._metrics.taken_over.inc(total)
             log.info("sweep took over deliveries left by a process", extra={"deliveries": total})
         return total
 
-    async def _take_over(self, docs: list[Document]) -> int:
+    async def _take_over(self, deliveries: list[Delivery]) -> int:
         """Close the finished ones; plan again the others whose holder's lease ran out."""
-        if not docs:
+        if not deliveries:
             return 0
         real_now, now = datetime.now(UTC), self._clock.now()
-        ids = [d["_id"] for d in docs]
+        ids = [d.notification_id for d in deliveries]
         held_until: dict[str, datetime] = {}
         for hold in await self._store.holds_of(ids):
-            nid = hold["notification_id"]
-            held_until[nid] = max(held_until.get(nid, hold["lease_until"]), hold["lease_until"])
+            nid = hold.notification_id
+            held_until[nid] = max(held_until.get(nid, hold.lease_until), hold.lease_until)
         done = await self._store.finished_among(ids)
         claims_of = await self._store.claims_among(
             [nid for nid in ids if nid not in done], self._retry.max_attempts + 1)
         finished: list[str] = []
         fresh: list[tuple[DeliveryIntent, str | None]] = []
-        groups: dict[str, list[tuple[DeliveryIntent, Document]]] = defaultdict(list)
-        for doc in docs:
-            nid = doc["_id"]
-            if doc.get("intent") is None or nid in done:
+        groups: dict[str, list[tuple[DeliveryIntent, AttemptClaim]]] = defaultdict(list)
+        for delivery in deliveries:
+            nid, intent = delivery.notification_id, delivery.intent
+            if intent is None or nid in done:
                 finished.append(nid)
                 continue
             claims = claims_of.get(nid, [])
             last = claims[-1] if claims else None
-            if (last is not None and last["lease_until"] > real_now) or held_until.get(
+            if (last is not None and last.lease_until > real_now) or held_until.get(
                     nid, real_now) > real_now:
                 continue  # a live process holds it
-            intent = DeliveryIntent.from_dict(doc["intent"])
-            self._trace[nid] = doc.get("traceparent")
+            self._trace[nid] = delivery.traceparent
             if last is None:
-                fresh.append((intent, doc.get("traceparent")))
+                fresh.append((intent, delivery.traceparent))
             else:
-                groups[last["message_id"]].append((intent, last))
+                groups[last.message_id].append((intent, last))
         await self._store.close(finished)
         self.enqueue(fresh)
         exhausted: list[Pending] = []
         for message_id, items in groups.items():
             message = _regroup(message_id, [intent for intent, _ in items])
             self._held.update(m.notification_id for m in outcomes.members(message))
-            last_attempt = max(claim["attempt"] for _, claim in items)
+            last_attempt = max(claim.attempt for _, claim in items)
             if last_attempt >= self._retry.max_attempts:
                 exhausted.append(Pending(message, last_attempt, claimed=True))
                 continue
-            planned = [claim["at"] for _, claim in items if claim["kind"] != "send"]
+            planned = [claim.at for _, claim in items if claim.kind != "send"]
             self._later(max([now, *planned]), Pending(message, last_attempt + 1))
         if exhausted:
             gave_up = DeliveryResult("transient", "attempts exhausted; the last was interrupted")

@@ -10,6 +10,7 @@ import pytest
 
 from services.notifier import documents
 from services.notifier.domain import DeliveryIntent, plan
+from services.notifier.ports import AttemptClaim
 from tests.unit.notifier.factories import TEMPLATES, directory, envelope
 
 from .conftest import NotifierFactory, applicant
@@ -28,14 +29,15 @@ async def test_a_sweep_takes_over_a_whole_backlog_past_deliveries_a_live_process
                         directory(), TEMPLATES).intents
     assert len(intents) == 3 * BATCH
     async with notifier_service(batch_size=BATCH, sweep_s=0.5) as notifier:
-        db = notifier.runtime.db
+        db, store = notifier.runtime.db, notifier.app.state.store
         # Another instance is sending the oldest batch right now (its lease runs).
         held = intents[:BATCH]
-        await db["attempts"].insert_many([documents.claim(
-            i.notification_id, i.notification_id, 1, "send", at=notifier.clock.now(),
-            lease_until=datetime.now(UTC) + timedelta(hours=1)) for i in held])
+        await store.claim([AttemptClaim(
+            notification_id=i.notification_id, message_id=i.notification_id, attempt=1,
+            kind="send", at=notifier.clock.now(), lease_until=datetime.now(UTC) + timedelta(hours=1))
+            for i in held])
         long_ago = datetime.now(UTC) - timedelta(hours=1)
-        await db["deliveries"].insert_many([  # the oldest first: what a sweep reads first
+        await store.insert_deliveries([  # the oldest first: what a sweep reads first
             documents.delivery(intent, created_at=long_ago + timedelta(seconds=n), traceparent=None)
             for n, intent in enumerate(intents)])
 

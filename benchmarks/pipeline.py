@@ -171,11 +171,12 @@ async def watch(consumer: Any, found: Watch, stop: asyncio.Event, sample_topic: 
 
 async def submit(base_url: str, bodies: list[dict[str, Any]], concurrency: int,
                  headers: dict[str, str], rate: float | None
-                 ) -> tuple[dict[str, float], Counter[int]]:
+                 ) -> tuple[dict[str, float], dict[str, float], Counter[int]]:
     """POST every body; the record code of each accepted one → perf_counter just before its POST
-    (open loop: the instant it was due)."""
+    (open loop: the instant it was due), and → when its answer came."""
     posted = await post_applications(base_url, bodies, concurrency, headers, rate=rate)
     return ({p.record_code: p.at for p in posted if p.record_code is not None},
+            {p.record_code: p.at + p.took for p in posted if p.record_code is not None},
             Counter(p.status for p in posted))
 
 
@@ -232,8 +233,9 @@ async def pipeline(args: argparse.Namespace, ends: BenchEndpoints, run: str) -> 
             found = Watch()
             watching = asyncio.create_task(watch(watcher, found, stop, submitted_topic))
             print(f"pipeline: submitting {args.n:,} applications", flush=True)
-            started, statuses = await submit(fleet.running["intake"].base_url, bodies, args.concurrency,
-                                             ends.headers("portal"), args.rate)
+            started, answered, statuses = await submit(
+                fleet.running["intake"].base_url, bodies, args.concurrency, ends.headers("portal"),
+                args.rate)
             codes = set(started)
             notified: dict[str, float] = {}
             seen = 0
@@ -268,7 +270,8 @@ async def pipeline(args: argparse.Namespace, ends: BenchEndpoints, run: str) -> 
             await client.close()
     if found.sample is None:
         raise RuntimeError("no records.submitted message was seen")
-    return Figures(started, {"submitted": found.first.get(submitted_topic, {}), "routed": routed,
+    return Figures(started, {"answered": answered,
+                             "submitted": found.first.get(submitted_topic, {}), "routed": routed,
                              "notified": notified}, memory,
                    {"statuses": statuses, "sla": (total, held), "copies": outbox.copies,
                     "sample": found.sample}, cpu)
@@ -424,6 +427,7 @@ def report(args: argparse.Namespace, services: Figures, references: dict[str, Fi
           f"(first submit to last notified; {services.complete('notified'):,}/{n:,} notified)")
     print(f"  routed               {services.throughput('routed'):8.1f} applications/s "
           f"({services.complete('routed'):,}/{n:,} routed)")
+    print(f"  submit->answered     {seconds(services.latencies('answered'))}   (HTTP, intake's writes)")
     print(f"  submit->submitted    {seconds(services.latencies('submitted'))}   (HTTP, intake, outbox relay)")
     print(f"  submit->routed       {seconds(services.latencies('routed'))}")
     print(f"  submit->notified     {seconds(services.latencies('notified'))}   "

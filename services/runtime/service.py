@@ -48,6 +48,8 @@ from .settings import ServiceSettings
 from .telemetry import build_tracer_provider
 
 log = logging.getLogger(__name__)
+FETCH_MIN_BYTES = 64 * 1024
+"""A fetch the broker answers before the linger is up: a few dozen messages."""
 
 Document = dict[str, Any]
 Hook = Callable[[], Awaitable[None]]
@@ -181,6 +183,7 @@ class ServiceRuntime:
                      EventProcessor(cast(SourcedHandler, handler), dead_letters, retry, **options,
                                     concurrency=self.settings.kafka_batch_concurrency))
 
+        at_once = pattern is not None or self.settings.kafka_fetch_linger_ms == 0
         subscriber = self.broker.subscriber(
             *topics,
             group_id=group_id,
@@ -192,6 +195,11 @@ class ServiceRuntime:
             batch=True,
             max_records=self.settings.kafka_batch_max_records,
             batch_timeout_ms=self.settings.kafka_batch_wait_ms,
+            # At once, a message alone answers a fetch: at a moderate rate every message is a
+            # batch of its own, with its reads, writes and commit; a linger makes fuller ones.
+            # A pattern spans every department's topic: it always answers at the first message.
+            fetch_min_bytes=1 if at_once else FETCH_MIN_BYTES,
+            fetch_max_wait_ms=500 if at_once else self.settings.kafka_fetch_linger_ms,
         )
         if pattern is not None:
             # Only a pattern subscription needs fresh metadata (it is how a new topic joins), and

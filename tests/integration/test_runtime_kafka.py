@@ -307,13 +307,14 @@ async def test_topics_tracked_ahead_are_known_to_the_producer_before_any_send(
     assert [len(cluster.partitions_for_topic(name) or ()) for name in names] == [3, 3, 3]
 
 
-async def test_only_the_pattern_subscription_refreshes_metadata_often(
+async def test_only_the_pattern_subscription_refreshes_metadata_often_and_answers_at_once(
     make_settings: Callable[..., Any], runtimes: list[ServiceRuntime]
 ) -> None:
     """A pattern subscription asks for every topic of the cluster at each refresh; only it needs
     a short age (new department topics join it), the producer and fixed subscriptions keep
     Kafka's default and refresh at once when a send or fetch meets an error."""
-    settings: RoutingSettings = make_settings(RoutingSettings, KAFKA_METADATA_MAX_AGE_S=2.0)
+    settings: RoutingSettings = make_settings(RoutingSettings, KAFKA_METADATA_MAX_AGE_S=2.0,
+                                              KAFKA_FETCH_LINGER_MS=40)
     runtime = ServiceRuntime(settings)
 
     async def ignore(*_: Any) -> None:
@@ -332,3 +333,7 @@ async def test_only_the_pattern_subscription_refreshes_metadata_often(
             for sub in subscribers}
     assert ages == {"pattern": 2_000, "fixed": 300_000}
     assert runtime.producer_keeper.current.client._metadata_max_age_ms == 300_000
+    # A fetch linger holds a fixed subscription's fetches; the pattern's answer at once.
+    fetches = {("pattern" if sub.pattern else "fixed"):
+               (sub.consumer._fetch_min_bytes, sub.consumer._fetch_max_wait_ms) for sub in subscribers}
+    assert fetches == {"pattern": (1, 500), "fixed": (64 * 1024, 40)}

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any, Literal
+from typing import Any
 
 import aiohttp
 
@@ -54,7 +54,16 @@ from .domain import (
     send_at,
 )
 from .metrics import NotifierMetrics
-from .ports import AttemptClaim, ClaimKind, Delivery, FinalResult, Hold, NotifierStore, claim_id
+from .ports import (
+    AttemptClaim,
+    ClaimKind,
+    Delivery,
+    FinalResult,
+    Hold,
+    NotifierStore,
+    Status,
+    claim_id,
+)
 from .publisher import outcome_message, pending_outcome
 from .settings import NotifierSettings
 
@@ -353,7 +362,7 @@ class Deliverer:
                     "retry_in_s": round(decision.delay, 2)})
                 continue
             events: tuple[NotificationOutcome, ...]
-            status: Literal["sent", "failed"]
+            status: Status
             if decision.action == "done":
                 events, status, reason = outcomes.sent(message, attempt), "sent", None
             else:

@@ -139,3 +139,6 @@ class RecordRouted(EventPayload):
     """Departments still to try if this one returns the record as misrouted."""
     previous_department_code: DepartmentCode | None = None
     administrative_unit_code: AdministrativeUnitCode
+    decided_by: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    """Who chose the department when a person did (the one-stop office's manual queue): the
+    subject of their sign-in, never a name or contact. None for a rule's decision."""

@@ -12,6 +12,7 @@ from reference.units import load_units
 from services.runtime.clock import Clock
 from services.runtime.service import ServiceRuntime
 
+from . import queue
 from .api import router
 from .dispatcher import Dispatcher
 from .domain.directory import MANUAL_QUEUE
@@ -62,10 +63,11 @@ def create_app(settings: RoutingSettings | None = None, clock: Clock | None = No
     runtime.run_in_background(follow_tables)
     app = runtime.asgi(
         router(versions, dispatcher),
+        queue.router(dispatcher, versions, catalog, units),
         title="motcua routing",
         description="Routes each record to the department responsible; re-routes when it goes "
                     "astray or when the administrative map changes.",
-        json_paths=("/admin/",),
+        json_paths=("/admin/", "/manual-queue/"),
     )
     app.state.dispatcher = dispatcher
     app.state.versions = versions

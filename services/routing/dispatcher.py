@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,7 +33,8 @@ from services.runtime.outbox import StoredMessage, stored_message
 
 from .domain.decide import Decision, RouteInput, next_candidate, route, successor_for
 from .domain.gate import GateRefusal, check
-from .domain.route import Kind, after_update, bounced, first_route, kind_of, moved
+from .domain.manual import Choice, ChoiceRefused, decide, suggestions
+from .domain.route import Kind, Route, after_update, bounced, chosen, first_route, kind_of, moved
 from .domain.table import RoutingTable
 from .ports import Outgoing, Outlet, RouteStore, StoredRoute
 from .versions import TableVersions
@@ -40,6 +42,19 @@ from .versions import TableVersions
 log = logging.getLogger(__name__)
 SOURCE = "/motcua/routing"
 REORG = "reorganisation@v"
+MANUAL = "manual@"
+
+
+class UnknownRecord(LookupError):
+    """Routing holds no route for this record code."""
+
+
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """A record of the manual queue and the departments worth a look first."""
+
+    route: Route
+    suggestions: tuple[str, ...]
 
 
 class Dispatcher:
@@ -252,12 +267,58 @@ class Dispatcher:
         await self._send([out.message for out in messages])
         await self._store.mark_sent(stored.code)
 
+    # --- the one-stop office's choice ---------------------------------------------------------
+
+    async def waiting(self, limit: int) -> list[Waiting]:
+        """The manual queue, longest waiting first, each with the departments to look at first."""
+        table = self._versions.current
+        return [Waiting(route, suggestions(route, table, self._units))
+                for route in await self._store.waiting(limit)]
+
+    async def choose(self, code: str, choice: Choice) -> Route:
+        """Route a record of the manual queue to the department a person chose; `ChoiceRefused`
+        if it is not waiting, moved since the person looked, or the department cannot take it.
+
+        The step is named by the assignment the person saw, and its events' ids derive from it:
+        a retried command re-sends the same events and changes nothing."""
+        step = f"{MANUAL}{choice.seen_attempt}"
+        stored = await self._store.get(code)
+        while True:
+            if stored is None:
+                raise UnknownRecord(code)
+            current = stored.route
+            if step in stored.applied:
+                if current.department != choice.department_code:
+                    raise ChoiceRefused("moved_on", f"record {code} was already routed to "
+                                                    f"{current.department} from the queue")
+                await self._send(stored.caused_by(step))
+                return current
+            table = self._versions.current
+            decision = decide(current, choice, table)
+            now = self._clock.now()
+            after = chosen(current, decision, now)
+            messages = _caused_by(step, self._messages(
+                current.record, decision, "rerouted", now=now, attempt=after.attempt,
+                version=table.version, previous=current.department,
+                ids_from=f"{code}:{step}", decided_by=choice.officer))
+            try:
+                await self._store.apply(stored, step, after, messages)
+            except StateChanged:  # a department's update or another officer got there first
+                stored = await self._store.get(code)
+                continue
+            self._decisions.labels(decision="chosen", department=decision.department_code).inc()
+            log.info("record routed from the manual queue", extra={
+                "record_code": code, "department": decision.department_code,
+                "officer": choice.officer})
+            await self._send([out.message for out in messages])
+            return after
+
     # --- messages -----------------------------------------------------------------------------
 
     def _messages(self, record: RecordSubmitted, decision: Decision, kind: Kind, *,
                   now: datetime, attempt: int, version: int, previous: str | None,
-                  ids_from: str | None = None,
-                  traceparent: str | None = None) -> list[StoredMessage]:
+                  ids_from: str | None = None, traceparent: str | None = None,
+                  decided_by: str | None = None) -> list[StoredMessage]:
         code = decision.department_code
         assigned = RecordAssigned(record=AssignedRecord.of(record), department_code=code,
                                   attempt=attempt, rule_version=version, routed_at=now)
@@ -266,7 +327,7 @@ class Dispatcher:
             department_code=code, department_topic=topics.department_topic(code),
             decision=kind, reason=decision.reason, rule_version=version, attempt=attempt,
             candidates_left=decision.candidates_left, previous_department_code=previous,
-            administrative_unit_code=record.administrative_unit_code)
+            administrative_unit_code=record.administrative_unit_code, decided_by=decided_by)
         ids = [_derived_id(ids_from, n) if ids_from else None for n in range(2)]
         return [
             stored_message(topics.department_topic(code), Envelope.wrap(

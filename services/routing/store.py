@@ -9,6 +9,7 @@ settles a redelivered submission. Documents carry their layout; a newer one is n
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Collection, Sequence
+from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING
@@ -21,6 +22,7 @@ from services.runtime.duplicates import refused_as_duplicates
 from services.runtime.errors import NewerLayout, StateChanged
 from services.runtime.outbox import StoredMessage
 
+from .domain.directory import MANUAL_QUEUE
 from .domain.route import Route
 from .domain.table import RoutingTable
 from .ports import ROUTE_LAYOUT, Outgoing, StoredRoute
@@ -123,6 +125,13 @@ class MongoRouteStore:
                                            "department": {"$in": sorted(departments)}}):
             yield _stored_route(doc)
 
+    async def waiting(self, limit: int) -> list[Route]:
+        """The manual queue, longest waiting first (without the routes' outboxes)."""
+        found = self.routes.find({"status": "manual", "department": MANUAL_QUEUE},
+                                 {"applied": 0, "outbox": 0})
+        routes = [_route(doc) async for doc in found]
+        return sorted(routes, key=_waiting_since)[:limit]
+
     # --- the gate's refusals ------------------------------------------------------------------
 
     async def refusal(self, sender: str, event_id: str) -> StoredMessage | None:
@@ -141,12 +150,17 @@ class MongoRouteStore:
         return message
 
 
+def _waiting_since(route: Route) -> datetime:
+    return route.assigned_at or route.last_event_at or route.record.accepted_at
+
+
 def _state(route: Route) -> Document:
     """The fields decisions change (the record and its procedure never do)."""
     return {"department": route.department, "attempt": route.attempt,
             "returned_by": list(route.returned_by), "candidates_left": list(route.candidates_left),
             "table_version": route.table_version, "status": route.status, "stage": route.stage,
-            "last_event_at": route.last_event_at}
+            "last_event_at": route.last_event_at, "reason": route.reason,
+            "assigned_at": route.assigned_at}
 
 
 def _document(stored: StoredRoute) -> Document:
@@ -162,19 +176,23 @@ def _outgoing(out: Outgoing) -> Document:
     return {**out.message.document(), "cause": out.cause}
 
 
-def _stored_route(doc: Document) -> StoredRoute:
+def _route(doc: Document) -> Route:
     layout = int(doc.get("layout", 1))  # routes stored before layouts were numbered are layout 1
     if layout > ROUTE_LAYOUT:
         raise NewerLayout(f"route {doc['_id']} has layout {layout}; this routing reads up to "
                           f"{ROUTE_LAYOUT}")
-    route = Route(record=RecordSubmitted.model_validate(doc["record"]),
+    return Route(record=RecordSubmitted.model_validate(doc["record"]),
                   procedure_code=doc["procedure_code"], agency_kind=doc["agency_kind"],
                   handling_level=doc["handling_level"], department=doc["department"],
                   attempt=int(doc["attempt"]), returned_by=tuple(doc["returned_by"]),
                   candidates_left=tuple(doc["candidates_left"]),
                   table_version=int(doc["table_version"]), status=doc["status"],
-                  stage=doc.get("stage"), last_event_at=doc.get("last_event_at"))
-    return StoredRoute(route=route, applied=tuple(doc["applied"]),
+                  stage=doc.get("stage"), last_event_at=doc.get("last_event_at"),
+                  reason=doc.get("reason"), assigned_at=doc.get("assigned_at"))
+
+
+def _stored_route(doc: Document) -> StoredRoute:
+    return StoredRoute(route=_route(doc), applied=tuple(doc["applied"]),
                        outbox=tuple(Outgoing(m["cause"], StoredMessage.from_document(m))
                                     for m in doc["outbox"]),
                        unsent=bool(doc.get("unsent", False)))

@@ -16,7 +16,7 @@ from contracts.samples import record_submitted
 from reference.catalog import load_catalog
 from services.routing.domain.decide import Decision
 from services.routing.domain.directory import MANUAL_QUEUE
-from services.routing.domain.route import after_update, bounced, first_route
+from services.routing.domain.route import after_update, bounced, chosen, first_route
 from services.routing.domain.tables import shipped_tables
 from services.routing.ports import Outgoing, RouteStore, StoredRoute
 from services.runtime.errors import StateChanged
@@ -139,6 +139,21 @@ class RouteStoreBehaviour:
         assert [s.code async for s in store.held_by({"SO-TU-PHAP", MANUAL_QUEUE})] == [held.code]
         assert {s.code async for s in store.held_by(["SO-TU-PHAP", "SO-XAY-DUNG"])} == {
             held.code, elsewhere.code}
+
+    async def test_the_manual_queue_lists_waiting_routes_longest_waiting_first_without_outboxes(
+            self, store: RouteStore) -> None:
+        later, routed, earlier, taken = (new_route(1, manual=True), new_route(2),
+                                         new_route(3, manual=True), new_route(4, manual=True))
+        later = replace(later, route=replace(later.route, assigned_at=ROUTED_AT + timedelta(hours=1)))
+        await store.create_many([later, routed, earlier, taken])
+        choice = Decision(department_code="SO-TU-PHAP", candidates_left=(), rule_id=None,
+                          reason="chosen at the one-stop office by officer.lan: đúng thẩm quyền")
+        await store.apply(taken, "manual@1", chosen(taken.route, choice, ROUTED_AT), [])
+        assert await store.waiting(10) == [earlier.route, later.route]
+        assert await store.waiting(1) == [earlier.route]
+        kept = await store.get(taken.code)
+        assert kept is not None and kept.route.reason == choice.reason
+        assert kept.route.assigned_at == ROUTED_AT
 
     async def test_table_versions_are_insert_only_and_read_back_whole(
             self, store: RouteStore) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import replace
 
+from services.routing.domain.directory import MANUAL_QUEUE
 from services.routing.domain.route import Route
 from services.routing.domain.table import RoutingTable
 from services.routing.ports import Outgoing, StoredRoute
@@ -72,6 +73,12 @@ class InMemoryRouteStore:
         for stored in list(self._routes.values()):
             if stored.route.status == "routed" and stored.route.department in departments:
                 yield stored
+
+    async def waiting(self, limit: int) -> list[Route]:
+        queue = [stored.route for stored in self._routes.values()
+                 if stored.route.status == "manual" and stored.route.department == MANUAL_QUEUE]
+        return sorted(queue, key=lambda r: r.assigned_at or r.last_event_at
+                      or r.record.accepted_at)[:limit]
 
     async def refusal(self, sender: str, event_id: str) -> StoredMessage | None:
         return self._refusals.get(f"{sender}:{event_id}")

@@ -35,6 +35,9 @@ POLICY: dict[str, dict[tuple[str, str], frozenset[str]]] = {
         ("GET", "/admin/tables/current"): frozenset({"admin", "operator"}),
         ("POST", "/admin/tables/check"): frozenset({"admin"}),
         ("POST", "/admin/tables"): frozenset({"admin"}),
+        ("GET", "/manual-queue"): frozenset({"officer", "supervisor", "operator", "admin"}),
+        ("GET", "/departments"): frozenset({"officer", "supervisor", "operator", "admin"}),
+        ("POST", "/manual-queue/{code}/route"): frozenset({"officer", "admin"}),
     },
     "sla_monitor": {
         ("GET", "/deadlines/{record_code}"): STAFF_READ,

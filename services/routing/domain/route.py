@@ -41,6 +41,10 @@ class Route:
     stage: Stage | None
     """None for a route stored before the gate kept stages."""
     last_event_at: datetime | None
+    reason: str | None = None
+    """Why the record went to its holder (None for a route stored before reasons were kept)."""
+    assigned_at: datetime | None = None
+    """When it went to its holder (None for a route stored before this was kept)."""
 
     @property
     def code(self) -> str:
@@ -70,7 +74,7 @@ def first_route(record: RecordSubmitted, procedure: Procedure, decision: Decisio
                  department=decision.department_code,
                  attempt=1, returned_by=(), candidates_left=decision.candidates_left,
                  table_version=table_version, status=_status(decision), stage="assigned",
-                 last_event_at=now)
+                 last_event_at=now, reason=decision.reason, assigned_at=now)
 
 
 def after_update(route: Route, update: department.DepartmentUpdate, at: datetime) -> Route:
@@ -85,14 +89,24 @@ def bounced(route: Route, returned_by: str, decision: Decision, now: datetime) -
     return replace(route, department=decision.department_code, attempt=route.attempt + 1,
                    returned_by=(*route.returned_by, returned_by),
                    candidates_left=decision.candidates_left, status=_status(decision),
-                   stage="assigned", last_event_at=later(route.last_event_at, now))
+                   stage="assigned", last_event_at=later(route.last_event_at, now),
+                   reason=decision.reason, assigned_at=now)
 
 
 def moved(route: Route, decision: Decision, table_version: int, now: datetime) -> Route:
     """Off a department the table in force dissolved, to its successor."""
     return replace(route, department=decision.department_code, attempt=route.attempt + 1,
                    candidates_left=(), table_version=table_version, status=_status(decision),
-                   stage="assigned", last_event_at=later(route.last_event_at, now))
+                   stage="assigned", last_event_at=later(route.last_event_at, now),
+                   reason=decision.reason, assigned_at=now)
+
+
+def chosen(route: Route, decision: Decision, now: datetime) -> Route:
+    """Out of the manual queue to the department a person chose."""
+    return replace(route, department=decision.department_code, attempt=route.attempt + 1,
+                   candidates_left=decision.candidates_left, status=_status(decision),
+                   stage="assigned", last_event_at=later(route.last_event_at, now),
+                   reason=decision.reason, assigned_at=now)
 
 
 def _status(decision: Decision) -> RouteStatus:

@@ -62,6 +62,49 @@ async def test_no_rule_sends_the_record_to_the_manual_queue_with_the_reason(
     assert queued.data.department_code == MANUAL_QUEUE
 
 
+async def test_an_officer_routes_a_waiting_record_through_the_api_and_it_moves_like_any_other(
+    routing: Routing,
+) -> None:
+    districts = [d.code for d in UNITS.former_districts]
+    procedure, unit, _ = find_case(
+        routing.table, lambda d: d.department_code == MANUAL_QUEUE, units=districts)
+    record = submitted(procedure, unit)
+    await routing.send(record)
+    await routing.decisions(1)
+    officer = routing.endpoints.issuer.headers("officer", subject="officer.lan")
+    queue = (await routing.client.get("/manual-queue", headers=officer)).json()
+    [waiting] = [r for r in queue["records"] if r["record_code"] == record.record_code]
+    assert waiting["unit_code"] == unit and waiting["reason"] and waiting["suggestions"]
+    assert "applicant" not in waiting and waiting["procedure_name"] == procedure.name_vi
+    target = waiting["suggestions"][0]["code"]
+    choice = {"department_code": target, "attempt": waiting["attempt"], "note": "Thuộc phường này"}
+    supervisor = routing.endpoints.issuer.headers("supervisor", subject="sup.minh")
+    url = f"/manual-queue/{record.record_code}/route"
+    refused = await routing.client.post(url, json=choice, headers=supervisor)
+    assert refused.status_code == 403  # supervisors watch the queue; officers route
+    answer = await routing.client.post(url, json=choice, headers=officer)
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"record_code": record.record_code, "department_code": target,
+                             "attempt": 2, "decided_by": "officer.lan"}
+    again = await routing.client.post(url, json=choice, headers=officer)
+    assert again.json() == answer.json()  # a retry answers the same and moves nothing
+    late = await routing.client.post(url, json={**choice, "department_code": "SO-TU-PHAP"},
+                                     headers=officer)
+    assert late.status_code == 409 and late.json()["type"].endswith(":moved-on")
+    assigned = await routing.assignments(target, 1)
+    # the retry re-sent the same event (same id): a department applies it once
+    assert {(a.id, a.data.attempt, a.record_id) for a in assigned} == {
+        (assigned[0].id, 2, record.record_code)}
+    routed = (await routing.decisions(2))[-1]
+    assert (routed.decided_by, routed.decision, routed.department_code) == (
+        "officer.lan", "rerouted", target)
+    queue = (await routing.client.get("/manual-queue", headers=officer)).json()
+    assert record.record_code not in {r["record_code"] for r in queue["records"]}
+    unknown = await routing.client.post(
+        url, json={**choice, "department_code": "SO-KHONG-CO", "attempt": 2}, headers=officer)
+    assert unknown.status_code == 409  # no longer waiting: the conflict wins over the name
+
+
 async def test_returned_as_misrouted_goes_to_the_next_candidate_then_to_the_manual_queue(
     routing_service: RoutingFactory,
 ) -> None:

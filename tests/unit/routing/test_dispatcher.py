@@ -19,9 +19,10 @@ from contracts.records.v1 import RecordRouted, RecordSubmitted
 from contracts.samples import record_submitted
 from reference.catalog import load_catalog
 from reference.units import load_units
-from services.routing.dispatcher import Dispatcher
+from services.routing.dispatcher import Dispatcher, UnknownRecord
 from services.routing.domain.decide import Decision, RouteInput, route
 from services.routing.domain.directory import MANUAL_QUEUE, Department
+from services.routing.domain.manual import Choice, ChoiceRefused
 from services.routing.versions import TableVersions
 from services.runtime.consumer import Delivery, Incoming
 from services.runtime.outbox import StoredMessage
@@ -211,3 +212,83 @@ async def test_a_reorganisation_moves_each_open_record_once_with_the_same_event_
     assert [e.narrow(RecordRouted).data.department_code for e in moved][-1] == heir
     stored = await routing.store.get(record.record_code)
     assert stored is not None and stored.route.department == heir and not stored.unsent
+
+
+def manual_case(routing: Routing) -> RecordSubmitted:
+    """A new record no rule can place: a commune's procedure filed under a former district."""
+    table = routing.versions.current
+    district = UNITS.former_districts[0].code
+    for procedure in CATALOG:
+        decision = route(RouteInput(procedure_code=procedure.code, agency_kind=procedure.agency_kind,
+                                    handling_level=procedure.handling_level,
+                                    administrative_unit_code=district), table, UNITS)
+        if decision.is_manual and procedure.handling_level == "commune":
+            return record_submitted().model_copy(update={
+                "record_code": f"000.00.21.H40-261124-{next(_codes):04d}",
+                "procedure_code": procedure.code, "administrative_unit_code": district})
+    raise AssertionError("no manual case in the shipped tables")
+
+
+async def test_the_queue_shows_why_and_where_to_look_and_an_officers_choice_moves_the_record(
+        routing: Routing) -> None:
+    record = manual_case(routing)
+    await routing.dispatcher.on_submitted([incoming(record, topics.RECORDS_SUBMITTED)])
+    [waiting] = await routing.dispatcher.waiting(10)
+    assert waiting.route.code == record.record_code and "former district" in (waiting.route.reason or "")
+    successors = {f"UBND-X-{c.code}" for c in UNITS.successors_of(record.administrative_unit_code)}
+    assert waiting.suggestions and set(waiting.suggestions) <= successors
+    routing.clock.at += timedelta(hours=2)
+    choice = Choice(department_code=waiting.suggestions[0], seen_attempt=1, officer="officer.lan",
+                    note="Địa chỉ thửa đất thuộc phường này")
+    after = await routing.dispatcher.choose(record.record_code, choice)
+    assert (after.department, after.status, after.attempt) == (waiting.suggestions[0], "routed", 2)
+    assert await routing.dispatcher.waiting(10) == []
+    routed = [e.narrow(RecordRouted).data for e in routing.outlet.on(topics.RECORDS_ROUTED)][-1]
+    assert (routed.decision, routed.decided_by, routed.previous_department_code) == (
+        "rerouted", "officer.lan", MANUAL_QUEUE)
+    assert "officer.lan" in routed.reason and choice.note in routed.reason
+    assigned = routing.outlet.on(topics.department_topic(choice.department_code))
+    assert [e.narrow(RecordAssigned).data.attempt for e in assigned] == [2]
+
+
+async def test_a_retried_choice_resends_the_same_events_and_a_second_choice_is_refused(
+        routing: Routing) -> None:
+    record = manual_case(routing)
+    await routing.dispatcher.on_submitted([incoming(record, topics.RECORDS_SUBMITTED)])
+    [waiting] = await routing.dispatcher.waiting(10)
+    choice = Choice(department_code=waiting.suggestions[0], seen_attempt=1, officer="officer.lan",
+                    note="Đúng thẩm quyền")
+    routing.outlet.fail_next = True  # stored, then the broker fails: the officer retries
+    with pytest.raises(ConnectionError):
+        await routing.dispatcher.choose(record.record_code, choice)
+    await routing.dispatcher.choose(record.record_code, choice)
+    await routing.dispatcher.choose(record.record_code, choice)
+    routed = [e for e in routing.outlet.on(topics.RECORDS_ROUTED) if e.data.decision == "rerouted"]
+    assert len(routed) == 2 and routed[0].id == routed[1].id
+    other = Choice(department_code=waiting.suggestions[-1] if len(waiting.suggestions) > 1
+                   else "SO-TU-PHAP", seen_attempt=1, officer="officer.binh", note="Thử nơi khác")
+    with pytest.raises(ChoiceRefused) as refused:
+        await routing.dispatcher.choose(record.record_code, other)
+    assert refused.value.reason in ("moved_on", "not_waiting")
+    stored = await routing.store.get(record.record_code)
+    assert stored is not None and stored.route.department == choice.department_code
+
+
+@pytest.mark.parametrize(("department", "reason"), [
+    (MANUAL_QUEUE, "the_queue_itself"), ("SO-KHONG-CO", "unknown_department")])
+async def test_a_choice_the_directory_cannot_take_is_refused_and_the_record_waits(
+        routing: Routing, department: str, reason: str) -> None:
+    record = manual_case(routing)
+    await routing.dispatcher.on_submitted([incoming(record, topics.RECORDS_SUBMITTED)])
+    with pytest.raises(ChoiceRefused) as refused:
+        await routing.dispatcher.choose(record.record_code, Choice(
+            department_code=department, seen_attempt=1, officer="officer.lan", note="thử"))
+    assert refused.value.reason == reason
+    with pytest.raises(ChoiceRefused) as stale:
+        await routing.dispatcher.choose(record.record_code, Choice(
+            department_code="SO-TU-PHAP", seen_attempt=3, officer="officer.lan", note="thử"))
+    assert stale.value.reason == "moved_on"
+    assert [w.route.code for w in await routing.dispatcher.waiting(10)] == [record.record_code]
+    with pytest.raises(UnknownRecord):
+        await routing.dispatcher.choose("000.00.21.H40-261124-9999", Choice(
+            department_code="SO-TU-PHAP", seen_attempt=1, officer="officer.lan", note="thử"))

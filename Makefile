@@ -6,7 +6,8 @@ UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 up: bootstrap ## the whole system on the local default: stack, four services, health
 	@$(UV) run --frozen python -m deploy.local.up $(ARGS)
 
-test: bootstrap ## every test suite against the real Kafka broker and MongoDB
+test: ## every test suite against the real Kafka broker and MongoDB, the console in Chromium
+	@deploy/local/bootstrap.sh --browser
 	@$(UV) run --frozen pytest $(PYTEST_ARGS)
 
 bootstrap:

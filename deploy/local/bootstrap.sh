@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what a fresh machine lacks for motcua: uv, the locked Python packages, and (when run as
-# root on Debian/Ubuntu) Java and Maven for the local Kafka broker. MongoDB comes from a `mongod`
-# on PATH or the hash-pinned PyPI wheel (deploy/local/mongo.py).
+# root on Debian/Ubuntu) Java and Maven for the local Kafka broker; with --browser (the tests) also
+# Debian's Chromium, which the console's browser tests drive. MongoDB comes from a `mongod` on PATH
+# or the hash-pinned PyPI wheel (deploy/local/mongo.py).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -17,6 +18,9 @@ fi
 missing=()
 command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || missing+=(maven)
+if [ "${1:-}" = "--browser" ] && ! command -v chromium >/dev/null 2>&1 && [ -z "${CHROMIUM:-}" ]; then
+  missing+=(chromium)
+fi
 if ((${#missing[@]})); then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing ${missing[*]} with apt-get"

@@ -1,4 +1,5 @@
-"""The four services as separate processes on loopback, for the demo and end-to-end tests."""
+"""The four services (and the console with its local sign-in page) as separate processes on
+loopback, for the demo and end-to-end tests."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from deploy.access.authority import BrokerAuthority
 
 from .issuer import LocalIssuer
 from .processes import ManagedProcess, StartError, free_port, port_open
+from .signin import client_secret
 
 # service module -> (environment prefix, preferred HTTP port)
 SERVICES: dict[str, tuple[str, int]] = {
@@ -24,6 +26,10 @@ SERVICES: dict[str, tuple[str, int]] = {
     "sla_monitor": ("SLA_", 8003),
     "notifier": ("NOTIFIER_", 8004),
 }
+# the people's side: the console, and the local stand-in for the province's sign-in page
+FRONT: dict[str, tuple[str, int]] = {"console": ("CONSOLE_", 8005), "signin": ("SIGNIN_", 8006)}
+MODULES = {**{name: f"services.{name}" for name in SERVICES}, "console": "services.console",
+           "signin": "deploy.local.signin"}
 
 
 def ready(url: str, pid: int | None = None) -> bool:
@@ -108,25 +114,44 @@ class ServiceFleet:
     def launch(self, name: str, env: dict[str, str] | None = None,
                port: int | None = None) -> ServiceProcess:
         """Start the process of one service without waiting for it."""
-        prefix, preferred = SERVICES[name]
+        prefix, preferred = SERVICES[name] if name in SERVICES else FRONT[name]
         if port is None:
             port = preferred if self.preferred_ports and not port_open(preferred) else free_port()
         own: dict[str, str] = {}
-        if self.authority is not None:
+        if self.authority is not None and name in SERVICES:  # the front has no Kafka principal
             if not self._provisioned:
                 self.authority.provision(self.namespace)
                 self._provisioned = True
             own = self.authority.service_env(name)
         if self.issuer is not None:
             own |= self.issuer.service_env()
+            own |= self._front_env(name, self.issuer)
         env = {**os.environ, **self.env, **own, **(env or {}), f"{prefix}HTTP_PORT": str(port),
                f"{prefix}HTTP_HOST": "127.0.0.1"}
-        process = ManagedProcess(name, [sys.executable, "-m", f"services.{name}"],
+        process = ManagedProcess(name, [sys.executable, "-m", MODULES[name]],
                                  self.log_dir / f"{name}.log", env=env)
         process.start()
         service = ServiceProcess(name, port, process)
         self.running[name] = service
         return service
+
+    def _front_env(self, name: str, issuer: LocalIssuer) -> dict[str, str]:
+        """The sign-in page's keys, and the console's addresses: of the services and the
+        sign-in page running in this fleet (start those first)."""
+        if name == "signin":
+            return {"SIGNIN_HOME": str(issuer.home)}
+        if name != "console":
+            return {}
+        urls = {key: self.running[service].base_url for key, service in (
+            ("INTAKE", "intake"), ("ROUTING", "routing"), ("SLA", "sla_monitor"),
+            ("NOTIFIER", "notifier")) if service in self.running}
+        env = {f"CONSOLE_{key}_URL": url for key, url in urls.items()}
+        if "signin" in self.running:
+            signin = self.running["signin"].base_url
+            env |= {"CONSOLE_OIDC_AUTHORIZE_URL": f"{signin}/authorize",
+                    "CONSOLE_OIDC_TOKEN_URL": f"{signin}/token", "CONSOLE_OIDC_CLIENT_ID": "console",
+                    "CONSOLE_OIDC_CLIENT_SECRET": client_secret(issuer, "console")}
+        return env
 
     def wait_ready(self, name: str, timeout: float = 60.0) -> None:
         service = self.running[name]

@@ -26,6 +26,7 @@ from .demo.players import DemoClock
 from .demo.run import SERVICES, run_demo, story_period, supervisors
 from .processes import StartError
 from .services import ServiceFleet
+from .signin import STAFF
 from .sinks import Outbox, Sinks, sinks_in_thread
 from .stack import DEFAULT_HOME, REPO_ROOT, LocalStack
 from .tools import MissingTool
@@ -84,6 +85,19 @@ def start_services(fleet: ServiceFleet, spans: Path) -> None:
     say(f"  ready in {time.monotonic() - started:.1f}s")
 
 
+def start_console(fleet: ServiceFleet) -> None:
+    """The local sign-in page, then the console that sends people to it."""
+    fleet.start("signin", timeout=60)
+    fleet.start("console", timeout=60)
+    say(f"  {'console':<12} {fleet.running['console'].base_url}")
+
+
+def console_banner(fleet: ServiceFleet) -> str:
+    people = ", ".join(f"{p.subject} ({'/'.join(p.roles)})" for p in STAFF)
+    return (f"console: {fleet.running['console'].base_url}   sign in as one of the demo's staff: "
+            f"{people}; the one-stop office's manual queue is at /queue")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make up", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -125,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
             say("[start] the four services" + ("" if clock is None else
                 f", their test clocks at {clock.now():%Y-%m-%d %H:%M %Z}"))
             start_services(fleet, spans)
+            start_console(fleet)
             say(f"  everything up in {time.monotonic() - started:.0f}s; service logs in {fleet.log_dir}")
             urls = {name: fleet.running[name].base_url for name in SERVICES}
             if clock is not None:
@@ -138,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
             say("every call needs a bearer token: TOKEN=$(uv run python -m deploy.local.issuer "
                 "token --role portal --role operator), then -H \"Authorization: Bearer $TOKEN\"; "
                 "Kafka principals' passwords in " + str(stack.authority.credentials.path))
+            say(console_banner(fleet))
             say("all up; Ctrl-C stops everything")
             with contextlib.suppress(KeyboardInterrupt):
                 while all(s.process.running() for s in fleet.running.values()):

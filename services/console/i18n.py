@@ -1,0 +1,62 @@
+"""The console's words in Vietnamese (the default) and English; a page asks `t(key)`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal
+
+Language = Literal["vi", "en"]
+LANGUAGES: tuple[Language, ...] = ("vi", "en")
+
+_TEXT: dict[str, tuple[str, str]] = {
+    "console": ("Bảng điều hành Một cửa", "One-stop console"),
+    "sign_in": ("Đăng nhập", "Sign in"),
+    "sign_out": ("Đăng xuất", "Sign out"),
+    "signed_in_as": ("Đang đăng nhập", "Signed in as"),
+    "roles": ("Vai trò", "Roles"),
+    "home": ("Trang chủ", "Home"),
+    "queue": ("Hồ sơ chờ phân loại", "Manual queue"),
+    "queue_intro": ("Hồ sơ không quy tắc nào định tuyến được; chọn cơ quan xử lý.",
+                    "Records no rule could place; choose the department."),
+    "queue_who": ("Cán bộ Bộ phận Một cửa", "One-stop office officers"),
+    "queue_empty": ("Không có hồ sơ nào đang chờ.", "No record is waiting."),
+    "record": ("Hồ sơ", "Record"),
+    "procedure": ("Thủ tục", "Procedure"),
+    "unit": ("Địa bàn", "Unit"),
+    "waiting_since": ("Chờ từ", "Waiting since"),
+    "reason": ("Lý do", "Reason"),
+    "returned_by": ("Đã bị trả lại bởi", "Returned by"),
+    "suggested": ("Gợi ý", "Suggested"),
+    "department": ("Cơ quan", "Department"),
+    "other_departments": ("Cơ quan khác", "Other departments"),
+    "note": ("Lý do chọn (không ghi thông tin cá nhân)", "Why (no personal data)"),
+    "route": ("Chuyển xử lý", "Route"),
+    "routed_to": ("Đã chuyển hồ sơ {code} đến {department}.", "Record {code} routed to {department}."),
+    "refused": ("Không được phép", "Not allowed"),
+    "refused_detail": ("Vai trò của bạn không được dùng trang này.",
+                       "Your role may not use this page."),
+    "unavailable": ("Dịch vụ tạm thời không trả lời; thử lại sau.",
+                    "A service did not answer; try again shortly."),
+    "read_only": ("Chỉ cán bộ một cửa mới chuyển được hồ sơ.",
+                  "Only one-stop officers can route records."),
+    "pages_for_you": ("Trang dành cho bạn", "Your pages"),
+    "none_for_you": ("Chưa có trang nào cho vai trò của bạn.", "No page yet for your roles."),
+    "language": ("English", "Tiếng Việt"),
+}
+
+
+def translator(language: Language) -> Callable[..., str]:
+    index = LANGUAGES.index(language)
+
+    def t(key: str, **values: object) -> str:
+        text = _TEXT[key][index]
+        return text.format(**values) if values else text
+
+    return t
+
+
+def choose(cookie: str | None, accept_language: str | None) -> Language:
+    """The language a person picked, else the browser's first known one, else Vietnamese."""
+    tags = [cookie or ""] + [part.split(";")[0].strip().lower()[:2]
+                             for part in (accept_language or "").split(",")]
+    return next((language for tag in tags for language in LANGUAGES if tag == language), "vi")

@@ -1,0 +1,159 @@
+"""The console's pages. Each reads the services through their APIs with the person's token;
+the roles checked here only choose what to show, the services decide what is allowed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from .backends import Backend, Refused, Unavailable
+from .i18n import LANGUAGES, choose, translator
+from .session import Session, SignIn, SignInFailed
+
+LANGUAGE_COOKIE = "motcua_lang"
+QUEUE_READERS = ("officer", "supervisor", "operator", "admin")
+QUEUE_ROUTERS = ("officer", "admin")
+
+PROVINCE_TIME = ZoneInfo("Asia/Ho_Chi_Minh")
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+
+def local_time(value: str | None) -> str:
+    """An instant the APIs give (ISO 8601, any offset) as the province's wall clock."""
+    if not value:
+        return "—"
+    return datetime.fromisoformat(value).astimezone(PROVINCE_TIME).strftime("%d/%m/%Y %H:%M")
+
+
+templates.env.filters["local_time"] = local_time
+
+
+@dataclass(frozen=True, slots=True)
+class Backends:
+    routing: Backend
+    sla: Backend
+    intake: Backend
+    notifier: Backend
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A page of the console and the roles it is for."""
+
+    path: str
+    key: str
+    roles: tuple[str, ...]
+
+
+PAGES = (Page("/queue", "queue", QUEUE_READERS),)
+
+
+def router(signin: SignIn, backends: Backends) -> APIRouter:
+    routes = APIRouter()
+
+    def render(request: Request, template: str, session: Session | None, status: int = 200,
+               **context: Any) -> HTMLResponse:
+        language = choose(request.cookies.get(LANGUAGE_COOKIE),
+                          request.headers.get("accept-language"))
+        return templates.TemplateResponse(request, template, status_code=status, context={
+            "t": translator(language), "lang": language, "session": session,
+            "pages": [p for p in PAGES if session and session.has(*p.roles)],
+            "path": request.url.path, **context})
+
+    def to_signin(request: Request) -> Response:
+        return RedirectResponse(f"/signin?next={quote(request.url.path)}", status_code=303)
+
+    def refused(request: Request, session: Session, detail: str | None = None) -> HTMLResponse:
+        return render(request, "refused.html", session, status=403, detail=detail)
+
+    @routes.get("/", response_class=HTMLResponse)
+    async def home(request: Request) -> Response:
+        return render(request, "home.html", await signin.session(request))
+
+    @routes.get("/signin")
+    async def start(request: Request, next: str | None = None) -> Response:
+        return signin.start(request, next)
+
+    @routes.get("/callback")
+    async def callback(request: Request, code: str = "", state: str = "") -> Response:
+        try:
+            token, next_path = await signin.finish(request, code, state)
+        except SignInFailed as failed:
+            return render(request, "refused.html", None, status=400, detail=str(failed))
+        response = RedirectResponse(next_path, status_code=303)
+        signin.keep(response, token)
+        return response
+
+    @routes.post("/signout")
+    async def signout(request: Request, csrf: Annotated[str, Form()]) -> Response:
+        session = await signin.session(request)
+        response = RedirectResponse("/", status_code=303)
+        if session is None or csrf == session.csrf:
+            signin.forget(response)
+        return response
+
+    @routes.get("/lang/{language}")
+    async def language(language: str, next: str = "/") -> Response:
+        response = RedirectResponse(next if next.startswith("/") and not next.startswith("//")
+                                    else "/", status_code=303)
+        if language in LANGUAGES:
+            response.set_cookie(LANGUAGE_COOKIE, language, max_age=365 * 86400, samesite="lax")
+        return response
+
+    # --- the manual queue (one-stop office) ---------------------------------------------------
+
+    async def queue_page(request: Request, session: Session, status: int = 200,
+                         **context: Any) -> HTMLResponse:
+        try:
+            queue = await backends.routing.call("GET", "/manual-queue", session.token)
+            departments = await backends.routing.call("GET", "/departments", session.token)
+        except Refused as refusal:
+            return refused(request, session, str(refusal))
+        except Unavailable:
+            return render(request, "unavailable.html", session, status=503)
+        names = {d["code"]: d["name"] for d in departments}
+        return render(request, "queue.html", session, status=status, queue=queue,
+                      departments=departments, names=names, can_route=session.has(*QUEUE_ROUTERS),
+                      **context)
+
+    @routes.get("/queue", response_class=HTMLResponse)
+    async def queue(request: Request, done: str | None = None, to: str | None = None) -> Response:
+        session = await signin.session(request)
+        if session is None:
+            return to_signin(request)
+        if not session.has(*QUEUE_READERS):
+            return refused(request, session)
+        return await queue_page(request, session, done=done, to=to)
+
+    @routes.post("/queue/{code}")
+    async def route_record(request: Request, code: str, department_code: Annotated[str, Form()],
+                           attempt: Annotated[int, Form()], note: Annotated[str, Form()],
+                           csrf: Annotated[str, Form()]) -> Response:
+        session = await signin.session(request)
+        if session is None:
+            return to_signin(request)
+        if csrf != session.csrf:
+            return refused(request, session, "stale form: reload the page")
+        try:
+            await backends.routing.call(
+                "POST", f"/manual-queue/{quote(code, safe='')}/route", session.token,
+                json={"department_code": department_code, "attempt": attempt, "note": note})
+        except Refused as refusal:
+            if refusal.status == 403:
+                return refused(request, session, str(refusal))
+            return await queue_page(request, session, status=refusal.status, error=str(refusal),
+                                    error_code=code)
+        except Unavailable:
+            return render(request, "unavailable.html", session, status=503)
+        return RedirectResponse(f"/queue?done={quote(code)}&to={quote(department_code)}",
+                                status_code=303)
+
+    return routes

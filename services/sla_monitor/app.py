@@ -16,12 +16,14 @@ from services.runtime.parking import ParkingLot
 from services.runtime.retrying import until_done
 from services.runtime.service import ServiceRuntime
 
+from . import supervisors
 from .api import router
 from .monitor import Monitor, RecordLocks
 from .policies import build_policy
 from .scheduler import Scheduler
 from .settings import SlaMonitorSettings
 from .store import MongoDeadlineStore
+from .supervision import Supervision
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +57,11 @@ def create_app(settings: SlaMonitorSettings | None = None, clock: Clock | None =
         runtime.clock.on_move(scheduler.wake)
     app = runtime.asgi(
         router(store, runtime.clock, calendar, policy),
+        supervisors.router(Supervision(store, runtime.clock, calendar, policy)),
         title="motcua SLA monitor",
         description="Statutory deadlines in working days: warnings, breaches, escalations, the "
                     "apology with a new date, and the Decision 766 service index.",
+        json_paths=("/escalations/",),
     )
     app.state.scheduler = scheduler
     app.state.store = store

@@ -63,6 +63,19 @@ class RefusedEvent:
     resolved_at: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Acknowledgement:
+    """A supervisor saw an escalation and says what is being done: who, when, and the note."""
+
+    event_id: str
+    """The escalation's event id."""
+    record_code: str
+    by: str
+    """The subject of the supervisor's sign-in."""
+    note: str
+    at: datetime
+
+
 class DeadlineStore(Protocol):
     async def create_indexes(self) -> None: ...
 
@@ -120,6 +133,20 @@ class DeadlineStore(Protocol):
 
     async def claims_of(self, code: str) -> list[AlertClaim]:
         """A record's alert claims, by due time."""
+        ...
+
+    async def claim_of(self, event_id: str) -> AlertClaim | None: ...
+
+    async def claims_of_type(self, event_type: str, limit: int) -> list[AlertClaim]:
+        """The latest claims of one alert type (escalations, for supervisors), newest first."""
+        ...
+
+    # acknowledgements of escalations: insert-only, one per escalation
+    async def acknowledge(self, ack: Acknowledgement) -> Acknowledgement:
+        """Keep `ack`; the one kept first if the escalation was acknowledged already."""
+        ...
+
+    async def acknowledgements(self, event_ids: Sequence[str]) -> dict[str, Acknowledgement]:
         ...
 
     # refused events

@@ -29,7 +29,14 @@ from services.runtime.errors import NewerLayout
 from services.runtime.outbox import StoredMessage
 
 from .domain import Deadline
-from .ports import DEADLINE_LAYOUT, AlertClaim, Change, RefusedEvent, StoredDeadline
+from .ports import (
+    DEADLINE_LAYOUT,
+    Acknowledgement,
+    AlertClaim,
+    Change,
+    RefusedEvent,
+    StoredDeadline,
+)
 
 Document = dict[str, Any]
 _READABLE: Document = {"layout": {"$not": {"$gt": DEADLINE_LAYOUT}}}
@@ -54,10 +61,15 @@ class MongoDeadlineStore:
     def refusals(self) -> AsyncCollection[Document]:
         return self._db()["refusals"]
 
+    @property
+    def acks(self) -> AsyncCollection[Document]:
+        return self._db()["acknowledgements"]
+
     async def create_indexes(self) -> None:
         await self.deadlines.create_index([("next_fire_at", ASCENDING)])
         await self.claims.create_index([("pending", ASCENDING), ("claimed_at", ASCENDING)])
         await self.claims.create_index([("record_code", ASCENDING)])
+        await self.claims.create_index([("event_type", ASCENDING), ("due_at", DESCENDING)])
         await self.refusals.create_index([("record_code", ASCENDING), ("refused_at", DESCENDING)])
 
     # --- deadlines ----------------------------------------------------------------------------
@@ -172,6 +184,31 @@ class MongoDeadlineStore:
                                                                ("_id", ASCENDING)])
         return [_claim(doc) async for doc in cursor]
 
+    async def claim_of(self, event_id: str) -> AlertClaim | None:
+        doc = await self.claims.find_one({"_id": event_id})
+        return None if doc is None else _claim(doc)
+
+    async def claims_of_type(self, event_type: str, limit: int) -> list[AlertClaim]:
+        cursor = self.claims.find({"event_type": event_type}).sort(
+            [("due_at", DESCENDING), ("_id", ASCENDING)]).limit(limit)
+        return [_claim(doc) async for doc in cursor]
+
+    # --- acknowledgements ---------------------------------------------------------------
+
+    async def acknowledge(self, ack: Acknowledgement) -> Acknowledgement:
+        try:
+            await self.acks.insert_one({"_id": ack.event_id, "record_code": ack.record_code,
+                                        "by": ack.by, "note": ack.note, "at": ack.at})
+        except DuplicateKeyError:
+            kept = await self.acks.find_one({"_id": ack.event_id})
+            if kept is not None:
+                return _ack(kept)
+        return ack
+
+    async def acknowledgements(self, event_ids: Sequence[str]) -> dict[str, Acknowledgement]:
+        found = self.acks.find({"_id": {"$in": list(event_ids)}})
+        return {doc["_id"]: _ack(doc) async for doc in found}
+
     # --- refusals -----------------------------------------------------------------------
 
     async def refuse(self, refused: RefusedEvent) -> None:
@@ -216,6 +253,11 @@ def _claim(doc: Document) -> AlertClaim:
                       claimed_at=doc["claimed_at"],
                       message=StoredMessage.from_document(doc["message"]),
                       pending=bool(doc["pending"]))
+
+
+def _ack(doc: Document) -> Acknowledgement:
+    return Acknowledgement(event_id=doc["_id"], record_code=doc["record_code"], by=doc["by"],
+                           note=doc["note"], at=doc["at"])
 
 
 def _refusal_document(refused: RefusedEvent) -> Document:

@@ -14,7 +14,7 @@ from contracts.envelope import Envelope
 from contracts.sla.v1 import DeadlineBreached
 from services.runtime.outbox import stored_message
 from services.sla_monitor.domain import Deadline
-from services.sla_monitor.ports import AlertClaim, DeadlineStore, RefusedEvent
+from services.sla_monitor.ports import Acknowledgement, AlertClaim, DeadlineStore, RefusedEvent
 from tests.unit.sla_monitor.factories import DEPT, OTHER, at, routed, run, submitted
 
 CLAIMED_AT = datetime(2026, 11, 24, 2, 30, 15, 123000, tzinfo=UTC)  # milliseconds, as stored
@@ -147,6 +147,26 @@ class DeadlineStoreBehaviour:
         assert [c.event_id for c in await store.stale_claims(before, 10)] == [old.event_id]
         (sent,) = await store.claims_of(code(2))
         assert not sent.pending and sent.message == older.message
+
+    async def test_claims_are_found_by_id_and_by_type_newest_first(self, store: DeadlineStore) -> None:
+        early, late = (alert_claim(1, "breach", due_at=at("2025-11-13", 17)),
+                       alert_claim(2, "breach", due_at=at("2025-11-14", 17)))
+        await store.claim([early, late])
+        assert await store.claim_of(early.event_id) == early
+        assert await store.claim_of("alert-none") is None
+        assert await store.claims_of_type(early.event_type, 10) == [late, early]
+        assert await store.claims_of_type(early.event_type, 1) == [late]
+        assert await store.claims_of_type("vn.motcua.sla.escalation-raised", 10) == []
+
+    async def test_the_first_acknowledgement_stands(self, store: DeadlineStore) -> None:
+        first = Acknowledgement(event_id="alert-1-late", record_code=code(1), by="supervisor.minh",
+                                note="Đã gọi Sở", at=CLAIMED_AT)
+        assert await store.acknowledge(first) == first
+        later = Acknowledgement(event_id="alert-1-late", record_code=code(1), by="admin.mai",
+                                note="Tôi xử lý", at=CLAIMED_AT + timedelta(hours=1))
+        assert await store.acknowledge(later) == first
+        assert await store.acknowledgements(["alert-1-late", "alert-2-late"]) == {
+            "alert-1-late": first}
 
     async def test_a_refusal_is_kept_replaced_by_a_later_verdict_and_resolved(
             self, store: DeadlineStore) -> None:

@@ -8,7 +8,13 @@ from dataclasses import replace
 from datetime import datetime
 
 from services.sla_monitor.domain import Deadline
-from services.sla_monitor.ports import AlertClaim, Change, RefusedEvent, StoredDeadline
+from services.sla_monitor.ports import (
+    Acknowledgement,
+    AlertClaim,
+    Change,
+    RefusedEvent,
+    StoredDeadline,
+)
 
 
 class InMemoryDeadlineStore:
@@ -16,6 +22,7 @@ class InMemoryDeadlineStore:
         self._deadlines: dict[str, StoredDeadline] = {}
         self._claims: dict[str, AlertClaim] = {}
         self._refusals: dict[str, RefusedEvent] = {}
+        self._acks: dict[str, Acknowledgement] = {}
 
     async def create_indexes(self) -> None:
         return None
@@ -88,6 +95,20 @@ class InMemoryDeadlineStore:
     async def claims_of(self, code: str) -> list[AlertClaim]:
         return sorted((c for c in self._claims.values() if c.record_code == code),
                       key=lambda c: (c.due_at, c.event_id))
+
+    async def claim_of(self, event_id: str) -> AlertClaim | None:
+        return self._claims.get(event_id)
+
+    async def claims_of_type(self, event_type: str, limit: int) -> list[AlertClaim]:
+        found = sorted((c for c in self._claims.values() if c.event_type == event_type),
+                       key=lambda c: c.event_id)
+        return sorted(found, key=lambda c: c.due_at, reverse=True)[:limit]
+
+    async def acknowledge(self, ack: Acknowledgement) -> Acknowledgement:
+        return self._acks.setdefault(ack.event_id, ack)
+
+    async def acknowledgements(self, event_ids: Sequence[str]) -> dict[str, Acknowledgement]:
+        return {i: self._acks[i] for i in event_ids if i in self._acks}
 
     async def refuse(self, refused: RefusedEvent) -> None:
         self._refusals[refused.event_id] = refused

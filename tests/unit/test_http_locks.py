@@ -43,6 +43,9 @@ POLICY: dict[str, dict[tuple[str, str], frozenset[str]]] = {
         ("GET", "/deadlines/{record_code}"): STAFF_READ,
         ("GET", "/index"): STAFF_READ,
         ("GET", "/refusals"): STAFF_READ,
+        ("GET", "/escalations"): STAFF_READ,
+        ("GET", "/at-risk"): STAFF_READ,
+        ("POST", "/escalations/{event_id}/acknowledge"): frozenset({"supervisor", "admin"}),
     },
     "notifier": {
         ("GET", "/deliveries"): frozenset({"operator", "admin"}),
@@ -54,7 +57,8 @@ CHASSIS = {("GET", "/test-clock"): frozenset({"admin"}),
            ("POST", "/test-clock/set"): frozenset({"admin"})}
 SETTINGS = {"intake": "IntakeSettings", "routing": "RoutingSettings",
             "sla_monitor": "SlaMonitorSettings", "notifier": "NotifierSettings"}
-PATH_VALUES = {"code": "000.00.21.H40-261124-0001", "record_code": "000.00.21.H40-261124-0001"}
+PATH_VALUES = {"code": "000.00.21.H40-261124-0001", "record_code": "000.00.21.H40-261124-0001",
+               "event_id": "0b5e8a8e-3f7c-5d55-9e0e-2f1f7d6e9a10"}
 
 
 @dataclass(frozen=True)

@@ -73,7 +73,7 @@ def service_index(deadlines: Iterable[Deadline], now: datetime, calendar: Workin
     lateness: dict[str, list[int]] = {}
     for state in deadlines:
         key = state.department_code or UNASSIGNED
-        category, late_by = _classify(state, now, calendar, rules, basis)
+        category, late_by = classify(state, now, calendar, rules, basis)
         bucket = counts.setdefault(key, {})
         bucket[category] = bucket.get(category, 0) + 1
         if late_by:
@@ -85,8 +85,35 @@ def index_to_json(index: dict[str, Figures]) -> dict[str, dict[str, Any]]:
     return {key: figures.to_dict() for key, figures in index.items()}
 
 
-def _classify(state: Deadline, now: datetime, calendar: WorkingCalendar, policy: SlaPolicy,
-              basis: Basis) -> tuple[str, int]:
+@dataclass(frozen=True, slots=True)
+class AtRisk:
+    """An open record a supervisor should look at: nearly late, or late by so many working days."""
+
+    state: Deadline
+    category: Literal["in_progress_nearly_late", "in_progress_late"]
+    late_working_days: int
+
+
+def at_risk(deadlines: Iterable[Deadline], now: datetime, calendar: WorkingCalendar,
+            policy: SlaPolicy | None = None, *, basis: Basis = "original") -> list[AtRisk]:
+    """The open records nearly late or late at `now`: the latest first, then the nearest due."""
+    rules, now = policy or SlaPolicy(), to_local(now)
+    found = []
+    for state in deadlines:
+        if state.closure is not None:
+            continue
+        category, late_by = classify(state, now, calendar, rules, basis)
+        if category == "in_progress_late":
+            found.append(AtRisk(state, "in_progress_late", late_by))
+        elif category == "in_progress_nearly_late":
+            found.append(AtRisk(state, "in_progress_nearly_late", late_by))
+    return sorted(found, key=lambda r: (-r.late_working_days, r.state.due_original_at,
+                                        r.state.record_code))
+
+
+def classify(state: Deadline, now: datetime, calendar: WorkingCalendar, policy: SlaPolicy,
+             basis: Basis) -> tuple[str, int]:
+    """A record's Decision 766 category at `now`, and its lateness in working days."""
     closure = state.closure
     if closure is not None:
         if basis == "original":

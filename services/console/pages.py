@@ -3,6 +3,9 @@ the roles checked here only choose what to show, the services decide what is all
 
 from __future__ import annotations
 
+import asyncio
+import csv
+import io
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -53,7 +56,12 @@ class Page:
     roles: tuple[str, ...]
 
 
-PAGES = (Page("/queue", "queue", QUEUE_READERS),)
+SUPERVISION_READERS = ("supervisor", "operator", "admin")
+ACKNOWLEDGERS = ("supervisor", "admin")
+PAGES = (Page("/queue", "queue", QUEUE_READERS), Page("/late", "late", SUPERVISION_READERS))
+INDEX_COLUMNS = ("done_early", "done_on_time", "done_late", "in_progress_not_due",
+                 "in_progress_nearly_late", "in_progress_late")
+"""Decision 766's categories, in the order the provincial dashboards show them."""
 
 
 def router(signin: SignIn, backends: Backends) -> APIRouter:
@@ -155,5 +163,78 @@ def router(signin: SignIn, backends: Backends) -> APIRouter:
             return render(request, "unavailable.html", session, status=503)
         return RedirectResponse(f"/queue?done={quote(code)}&to={quote(department_code)}",
                                 status_code=303)
+
+    # --- late and at risk (supervisors) ---------------------------------------------------------
+
+    async def late_page(request: Request, session: Session, status: int = 200,
+                        **context: Any) -> HTMLResponse:
+        try:
+            escalations, risky, index = await asyncio.gather(
+                backends.sla.call("GET", "/escalations", session.token),
+                backends.sla.call("GET", "/at-risk", session.token),
+                backends.sla.call("GET", "/index", session.token))
+        except Refused as refusal:
+            return refused(request, session, str(refusal))
+        except Unavailable:
+            return render(request, "unavailable.html", session, status=503)
+        grouped: dict[str, list[dict[str, Any]]] = {}
+        for escalation in sorted(escalations, key=lambda e: (e["department_code"] or "",
+                                                              -e["level"], e["raised_at"])):
+            grouped.setdefault(escalation["department_code"] or "—", []).append(escalation)
+        return render(request, "late.html", session, status=status, grouped=grouped,
+                      risky=risky, index=index, columns=INDEX_COLUMNS,
+                      can_ack=session.has(*ACKNOWLEDGERS), **context)
+
+    @routes.get("/late", response_class=HTMLResponse)
+    async def late(request: Request, acked: str | None = None) -> Response:
+        session = await signin.session(request)
+        if session is None:
+            return to_signin(request)
+        if not session.has(*SUPERVISION_READERS):
+            return refused(request, session)
+        return await late_page(request, session, acked=acked)
+
+    @routes.post("/late/escalations/{event_id}")
+    async def acknowledge(request: Request, event_id: str, record_code: Annotated[str, Form()],
+                          note: Annotated[str, Form()], csrf: Annotated[str, Form()]) -> Response:
+        session = await signin.session(request)
+        if session is None:
+            return to_signin(request)
+        if csrf != session.csrf:
+            return refused(request, session, "stale form: reload the page")
+        try:
+            await backends.sla.call("POST", f"/escalations/{quote(event_id, safe='')}/acknowledge",
+                                    session.token, json={"note": note})
+        except Refused as refusal:
+            if refusal.status == 403:
+                return refused(request, session, str(refusal))
+            return await late_page(request, session, status=refusal.status, error=str(refusal))
+        except Unavailable:
+            return render(request, "unavailable.html", session, status=503)
+        return RedirectResponse(f"/late?acked={quote(record_code)}", status_code=303)
+
+    @routes.get("/late/index.csv")
+    async def index_csv(request: Request) -> Response:
+        """The Decision 766 figures per department, for a spreadsheet."""
+        session = await signin.session(request)
+        if session is None:
+            return to_signin(request)
+        try:
+            index = await backends.sla.call("GET", "/index", session.token)
+        except Refused as refusal:
+            return refused(request, session, str(refusal))
+        except Unavailable:
+            return render(request, "unavailable.html", session, status=503)
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["department", *INDEX_COLUMNS, "late_rate_percent", "on_time_rate_percent",
+                         "average_lateness_working_days"])
+        for department, figures in index["departments"].items():
+            writer.writerow([department, *(figures[c] for c in INDEX_COLUMNS),
+                             figures["late_rate_percent"], figures["on_time_rate_percent"],
+                             figures["average_lateness_working_days"] or ""])
+        day = str(index["at"])[:10]
+        return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers={
+            "Content-Disposition": f'attachment; filename="chi-so-766-{day}.csv"'})
 
     return routes

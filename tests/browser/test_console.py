@@ -1,5 +1,6 @@
 """The console in a real browser, against the real services: an officer routes a record of the
-manual queue; a supervisor watches it but cannot route; nobody gets in without signing in."""
+manual queue; a supervisor watches it but cannot route, and acknowledges an escalation; an
+officer may not see the supervisors' page; nobody gets in without signing in."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ class Console:
     services: ServiceFleet
     url: str
     routing: str
+    sla: str
     namespace: str
     codes: list[str]
 
@@ -52,7 +54,7 @@ async def console(endpoints: Endpoints, unique: str, tmp_path: Path) -> AsyncIte
     (a commune's procedure filed under a former district: a person must choose the commune)."""
     services = fleet(endpoints, unique, tmp_path / "logs")
     try:
-        await start(services, "intake", "routing", "signin")
+        await start(services, "intake", "routing", "sla_monitor", "signin")
         await start(services, "console")
         district = load_units().former_districts[0].code
         bodies = applications(2, unique, seed=16)
@@ -61,7 +63,8 @@ async def console(endpoints: Endpoints, unique: str, tmp_path: Path) -> AsyncIte
         urls = {name: s.base_url for name, s in services.running.items()}
         codes = await submit(urls["intake"], bodies, endpoints.all_roles())
         await waiting(urls["routing"], endpoints.issuer.headers("officer"), 2)
-        yield Console(services, urls["console"], urls["routing"], f"t{unique}.", codes)
+        yield Console(services, urls["console"], urls["routing"], urls["sla_monitor"],
+                      f"t{unique}.", codes)
     finally:
         await asyncio.to_thread(services.stop_all)
         await drop_databases(endpoints, unique)
@@ -141,3 +144,57 @@ async def test_without_signing_in_no_page_shows_anything(browser: Browser, conso
     again = await context.request.get(f"{console.url}/queue", max_redirects=0)
     assert again.status == 303  # a cookie that is not the provider's token is no session
     await context.close()
+
+
+async def escalations(sla: str, headers: dict[str, str], count: int) -> list[dict[str, Any]]:
+    async with httpx.AsyncClient(base_url=sla, headers=headers, timeout=10) as client:
+        for _ in range(120):
+            found: list[dict[str, Any]] = (await client.get("/escalations")).json()
+            if len(found) >= count:
+                return found
+            await asyncio.sleep(0.5)
+    raise AssertionError(f"fewer than {count} escalations were raised")
+
+
+async def test_a_supervisor_acknowledges_an_escalation_and_reads_the_figures(
+        browser: Browser, console: Console, endpoints: Endpoints, camera: Camera) -> None:
+    supervisor = endpoints.issuer.headers("supervisor")
+    raised = await escalations(console.sla, supervisor, 2)  # the queue's records: misrouted
+    assert {(e["kind"], e["level"], e["department_code"]) for e in raised} == {
+        ("misrouted", 1, "MOT-CUA-TINH")}
+    page = await sign_in(browser, console, "supervisor.minh", "/late")
+    cards = page.locator("li.escalation")
+    await expect(cards).to_have_count(2)
+    await camera.shoot(page, "late-and-at-risk")
+    code = console.codes[1]
+    card = page.locator(f'li.escalation[data-record="{code}"]')
+    await card.locator("input[name=note]").fill("Đã nhắc Bộ phận Một cửa phân loại trong ngày")
+    await card.get_by_role("button", name="Xác nhận đã nắm").click()
+    await expect(page.get_by_role("status")).to_contain_text(code)
+    await expect(card).to_contain_text("supervisor.minh")
+    await expect(page.locator("li.escalation form")).to_have_count(1)  # the other one waits
+    await camera.shoot(page, "escalation-acknowledged")
+    after = {e["record_code"]: e for e in await escalations(console.sla, supervisor, 2)}
+    assert after[code]["acknowledged"]["by"] == "supervisor.minh"
+    assert after[console.codes[0]]["acknowledged"] is None
+    await expect(page.locator("table.index")).to_contain_text("MOT-CUA-TINH")
+    async with page.expect_download() as download:
+        await page.get_by_role("link", name="Tải CSV").click()
+    saved = Path(await (await download.value).path())
+    rows = (await asyncio.to_thread(saved.read_text)).splitlines()
+    assert rows[0].startswith("department,done_early") and any(
+        r.startswith("MOT-CUA-TINH,") for r in rows[1:])
+
+
+async def test_an_operator_reads_the_supervisors_page_and_an_officer_is_refused(
+        browser: Browser, console: Console, endpoints: Endpoints, camera: Camera) -> None:
+    await escalations(console.sla, endpoints.issuer.headers("supervisor"), 2)
+    operator = await sign_in(browser, console, "operator.hung", "/late")
+    await expect(operator.locator("li.escalation")).to_have_count(2)
+    await expect(operator.locator("li.escalation form")).to_have_count(0)
+    officer = await sign_in(browser, console, "officer.lan", "/queue")
+    answer = await officer.goto(f"{console.url}/late")
+    assert answer is not None and answer.status == 403
+    await expect(officer.get_by_role("alert")).to_contain_text("Vai trò của bạn")
+    await expect(officer.get_by_role("link", name="Trễ hạn và sắp trễ")).to_have_count(0)
+    await camera.shoot(officer, "late-refused-to-an-officer")

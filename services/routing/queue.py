@@ -18,7 +18,8 @@ from reference.catalog import Catalog
 from reference.errors import UnknownProcedure, UnknownUnit
 from reference.units import Units
 from services.runtime.auth import Principal, requires
-from services.runtime.problems import Problem
+from services.runtime.params import RecordCodePath
+from services.runtime.problems import Problem, problem_responses
 
 from .dispatcher import Dispatcher, UnknownRecord, Waiting
 from .domain.manual import Choice, ChoiceRefused
@@ -121,8 +122,8 @@ def router(dispatcher: Dispatcher, versions: TableVersions, catalog: Catalog,
         return [Department(code=d.code, name=d.name, level=d.level)
                 for d in table.departments if d.active]
 
-    @routes.post("/manual-queue/{code}/route")
-    async def choose(code: str, body: ManualChoice,
+    @routes.post("/manual-queue/{code}/route", responses=problem_responses(404, 409, 422))
+    async def choose(code: RecordCodePath, body: ManualChoice,
                      officer: Annotated[Principal, Depends(requires("officer", "admin"))]) -> Routed:
         """Route a waiting record to the department chosen; 409 if it is no longer waiting or
         moved since it was shown, 422 if the department cannot take records. A retry of the

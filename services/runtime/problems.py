@@ -55,8 +55,9 @@ PROBLEM_DESCRIPTIONS = {
     400: "Malformed JSON, or a required header missing",
     401: "No credential, or one that is not valid (WWW-Authenticate says which scheme)",
     403: "A valid credential whose roles do not allow this",
-    404: "No such record",
-    409: "Idempotency-Key reused for a different body",
+    404: "Nothing with the code or id the path names",
+    409: "Conflicts with what is stored: an Idempotency-Key reused for another body, or a state "
+         "that changed since it was read",
     413: "Body too large",
     415: "Body not sent as application/json",
     422: "Invalid fields, each named with its rule",

@@ -9,17 +9,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from contracts.topics import DEPARTMENT_CODE_PATTERN
 from reference.localtime import to_local
 from services.runtime.auth import Principal, requires
-from services.runtime.problems import Problem
+from services.runtime.problems import Problem, problem_responses
 
 from .ports import Acknowledgement
 from .supervision import AcknowledgedAlready, OpenEscalation, Supervision, UnknownEscalation
 
-DepartmentQuery = Annotated[str | None, Query(max_length=64)]
+DepartmentQuery = Annotated[str | None, Query(max_length=64, pattern=DEPARTMENT_CODE_PATTERN)]
 
 
 class Ack(BaseModel):
@@ -86,8 +87,8 @@ def router(supervision: Supervision) -> APIRouter:
         one until a department accepted the record), with their acknowledgement."""
         return [Escalation.of(found) for found in await supervision.escalations(department)]
 
-    @routes.post("/escalations/{event_id}/acknowledge")
-    async def acknowledge(event_id: str, body: Acknowledge,
+    @routes.post("/escalations/{event_id}/acknowledge", responses=problem_responses(404, 409, 422))
+    async def acknowledge(event_id: Annotated[str, Path(max_length=200)], body: Acknowledge,
                           supervisor: Annotated[Principal, Depends(requires("supervisor", "admin"))]
                           ) -> Ack:
         """Acknowledge an escalation with a note; 409 if someone else acknowledged it first

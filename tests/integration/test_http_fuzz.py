@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from contracts.envelope import Envelope
+from contracts.records.v1 import RecordRouted
 from contracts.samples import record_submitted
 from reference.catalog import load_catalog
 from reference.units import load_units
@@ -163,10 +164,30 @@ def test_routing_answers_anything_with_a_documented_status(make_settings: Callab
         def replayed(drawn: Request, first: httpx.Response, again: httpx.Response) -> None:
             if first.status_code == 201:  # the same version cannot be published twice
                 assert again.status_code == 422, again.text
+            elif first.status_code == 200 and drawn.operation.method == "POST":
+                assert again.status_code in (200, 409), again.text  # a repeat, or a 2nd choice
             else:
                 assert again.status_code == first.status_code, f"{first.text} / {again.text}"
 
-        seeds = Seeds(bodies={"POST /admin/tables": next_version, "POST /admin/tables/check": next_version})
+        # A record waiting in the manual queue (a commune's procedure under a former district):
+        # choices of it route it once (200), then conflict (409).
+        waiting = record_submitted(f"000.00.21.H40-261125-{random.randint(1, 9999):04d}").model_copy(
+            update={"procedure_code": "9.000026.000.00.00.H40",
+                    "administrative_unit_code": load_units().former_districts[0].code})
+        runtime = client.app.state.runtime  # type: ignore[attr-defined]
+        assert client.portal is not None
+        client.portal.call(runtime.publisher.publish, Envelope.wrap(
+            waiting, source="/motcua/test", time=runtime.clock.now(), id=str(uuid.uuid4())))
+        while not (queue := client.get("/manual-queue").json()["records"]):
+            time.sleep(0.2)
+        target = queue[0]["suggestions"][0]["code"]
+
+        def choice(rng: random.Random) -> dict[str, Any]:
+            return {"department_code": target, "attempt": 1, "note": rng.choice(["Đúng địa bàn", "xã"])}
+
+        seeds = Seeds(parameters={"code": [waiting.record_code]},
+                      bodies={"POST /admin/tables": next_version, "POST /admin/tables/check": next_version,
+                              "POST /manual-queue/{code}/route": choice})
         fuzz(client, seeds, 1_000_000, replayed)
 
 
@@ -181,8 +202,31 @@ def test_sla_monitor_answers_anything_with_a_documented_status(make_settings: Ca
             known, source="/motcua/test", time=runtime.clock.now(), id=str(uuid.uuid4())))
         while client.get(f"/deadlines/{known.record_code}").status_code != 200:
             time.sleep(0.2)  # until the monitor has the record (the suite's timeout bounds it)
-        seeds = Seeds(parameters={"record_code": [known.record_code]})
-        fuzz(client, seeds, 1_000_000)
+        # Sent to the manual queue: a misrouting escalation at once, to acknowledge (200, then
+        # 409 for another note).
+        manual = RecordRouted(
+            record_code=known.record_code, procedure_code=known.procedure_code,
+            department_code="MOT-CUA-TINH", department_topic="routed.MOT-CUA-TINH.v2",
+            decision="manual", reason="no rule", rule_version=2, attempt=1, candidates_left=(),
+            administrative_unit_code=known.administrative_unit_code)
+        client.portal.call(runtime.publisher.publish, Envelope.wrap(
+            manual, source="/motcua/test", time=runtime.clock.now(), id=str(uuid.uuid4())))
+        while not (raised := client.get("/escalations").json()):
+            time.sleep(0.2)
+
+        def note(rng: random.Random) -> dict[str, Any]:
+            return {"note": rng.choice(["Đã nhắc", "Đang xử lý"])}
+
+        def replayed(drawn: Request, first: httpx.Response, again: httpx.Response) -> None:
+            if first.status_code == 200 and drawn.operation.method == "POST":
+                assert again.status_code == 200, again.text  # the same acknowledgement again
+            else:
+                assert again.status_code == first.status_code, f"{first.text} / {again.text}"
+
+        seeds = Seeds(parameters={"record_code": [known.record_code],
+                                  "event_id": [raised[0]["event_id"]]},
+                      bodies={"POST /escalations/{event_id}/acknowledge": note})
+        fuzz(client, seeds, 1_000_000, replayed)
 
 
 def test_notifier_answers_anything_with_a_documented_status(make_settings: Callable[..., Any],

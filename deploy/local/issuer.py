@@ -91,16 +91,20 @@ class LocalIssuer:
                 client: str | None = None) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(*roles, subject=subject, client=client)}"}
 
-    def lookup_key(self) -> str:
-        """Intake's key for receipts' lookup secrets (kept with the issuer: one folder of the
-        local stack's HTTP secrets)."""
-        path = self.home / "intake-lookup-key"
+    def secret(self, name: str) -> str:
+        """A random secret kept under `name` in the issuer's folder (one folder of the local
+        stack's HTTP secrets), created on first use with mode 0600."""
+        path = self.home / name
         if not path.exists():
             self.home.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as handle:
                 handle.write(secrets.token_urlsafe(32))
         return path.read_text()
+
+    def lookup_key(self) -> str:
+        """Intake's key for receipts' lookup secrets."""
+        return self.secret("intake-lookup-key")
 
     def service_env(self) -> dict[str, str]:
         """The settings that make a service trust this issuer (and intake print secrets)."""

@@ -63,14 +63,8 @@ class Grant:
 
 
 def client_secret(issuer: LocalIssuer, client_id: str) -> str:
-    """The client's secret, created on first use and kept with the issuer's key (mode 0600)."""
-    path = issuer.home / f"client-{client_id}.secret"
-    if not path.exists():
-        issuer.home.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_urlsafe(32))
-    return path.read_text()
+    """The client's secret, created on first use and kept with the issuer's key."""
+    return issuer.secret(f"client-{client_id}.secret")
 
 
 def _loopback(uri: str) -> bool:

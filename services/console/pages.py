@@ -82,6 +82,19 @@ def router(signin: SignIn, backends: Backends) -> APIRouter:
     def refused(request: Request, session: Session, detail: str | None = None) -> HTMLResponse:
         return render(request, "refused.html", session, status=403, detail=detail)
 
+    async def signed_in(request: Request, roles: tuple[str, ...] = (),
+                        csrf: str | None = None) -> Session | Response:
+        """The person, signed in with one of `roles` (any, if none) and, for a form, its token;
+        else the answer to give instead: to the sign-in page, or refused."""
+        session = await signin.session(request)
+        if session is None:
+            return to_signin(request)
+        if roles and not session.has(*roles):
+            return refused(request, session)
+        if csrf is not None and csrf != session.csrf:
+            return refused(request, session, "stale form: reload the page")
+        return session
+
     @routes.get("/", response_class=HTMLResponse)
     async def home(request: Request) -> Response:
         return render(request, "home.html", await signin.session(request))
@@ -134,22 +147,18 @@ def router(signin: SignIn, backends: Backends) -> APIRouter:
 
     @routes.get("/queue", response_class=HTMLResponse)
     async def queue(request: Request, done: str | None = None, to: str | None = None) -> Response:
-        session = await signin.session(request)
-        if session is None:
-            return to_signin(request)
-        if not session.has(*QUEUE_READERS):
-            return refused(request, session)
+        session = await signed_in(request, QUEUE_READERS)
+        if not isinstance(session, Session):
+            return session
         return await queue_page(request, session, done=done, to=to)
 
     @routes.post("/queue/{code}")
     async def route_record(request: Request, code: str, department_code: Annotated[str, Form()],
                            attempt: Annotated[int, Form()], note: Annotated[str, Form()],
                            csrf: Annotated[str, Form()]) -> Response:
-        session = await signin.session(request)
-        if session is None:
-            return to_signin(request)
-        if csrf != session.csrf:
-            return refused(request, session, "stale form: reload the page")
+        session = await signed_in(request, csrf=csrf)  # routing decides who may route
+        if not isinstance(session, Session):
+            return session
         try:
             await backends.routing.call(
                 "POST", f"/manual-queue/{quote(code, safe='')}/route", session.token,
@@ -187,21 +196,17 @@ def router(signin: SignIn, backends: Backends) -> APIRouter:
 
     @routes.get("/late", response_class=HTMLResponse)
     async def late(request: Request, acked: str | None = None) -> Response:
-        session = await signin.session(request)
-        if session is None:
-            return to_signin(request)
-        if not session.has(*SUPERVISION_READERS):
-            return refused(request, session)
+        session = await signed_in(request, SUPERVISION_READERS)
+        if not isinstance(session, Session):
+            return session
         return await late_page(request, session, acked=acked)
 
     @routes.post("/late/escalations/{event_id}")
     async def acknowledge(request: Request, event_id: str, record_code: Annotated[str, Form()],
                           note: Annotated[str, Form()], csrf: Annotated[str, Form()]) -> Response:
-        session = await signin.session(request)
-        if session is None:
-            return to_signin(request)
-        if csrf != session.csrf:
-            return refused(request, session, "stale form: reload the page")
+        session = await signed_in(request, csrf=csrf)  # the SLA monitor decides who may
+        if not isinstance(session, Session):
+            return session
         try:
             await backends.sla.call("POST", f"/escalations/{quote(event_id, safe='')}/acknowledge",
                                     session.token, json={"note": note})
@@ -216,9 +221,9 @@ def router(signin: SignIn, backends: Backends) -> APIRouter:
     @routes.get("/late/index.csv")
     async def index_csv(request: Request) -> Response:
         """The Decision 766 figures per department, for a spreadsheet."""
-        session = await signin.session(request)
-        if session is None:
-            return to_signin(request)
+        session = await signed_in(request)
+        if not isinstance(session, Session):
+            return session
         try:
             index = await backends.sla.call("GET", "/index", session.token)
         except Refused as refusal:

@@ -43,7 +43,7 @@ class WaitingRecord(BaseModel):
     procedure_name: str
     unit_code: str
     unit_name: str
-    waiting_since: datetime | None
+    waiting_since: datetime
     attempt: int
     """Send it back with the choice: it proves what the officer saw."""
     returned_by: list[str]
@@ -104,7 +104,7 @@ def router(dispatcher: Dispatcher, versions: TableVersions, catalog: Catalog,
             record_code=route.code, procedure_code=route.procedure_code,
             procedure_name=_procedure_name(catalog, route.procedure_code),
             unit_code=route.unit, unit_name=_unit_name(units, route.unit),
-            waiting_since=route.assigned_at or route.last_event_at, attempt=route.attempt,
+            waiting_since=route.waiting_since, attempt=route.attempt,
             returned_by=list(route.returned_by), reason=route.reason,
             suggestions=[_department(table, code) for code in found.suggestions])
 

@@ -9,7 +9,6 @@ settles a redelivered submission. Documents carry their layout; a newer one is n
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Collection, Sequence
-from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING
@@ -130,7 +129,7 @@ class MongoRouteStore:
         found = self.routes.find({"status": "manual", "department": MANUAL_QUEUE},
                                  {"applied": 0, "outbox": 0})
         routes = [_route(doc) async for doc in found]
-        return sorted(routes, key=_waiting_since)[:limit]
+        return sorted(routes, key=lambda route: route.waiting_since)[:limit]
 
     # --- the gate's refusals ------------------------------------------------------------------
 
@@ -148,10 +147,6 @@ class MongoRouteStore:
             if kept is not None:
                 return StoredMessage.from_document(kept["message"])
         return message
-
-
-def _waiting_since(route: Route) -> datetime:
-    return route.assigned_at or route.last_event_at or route.record.accepted_at
 
 
 def _state(route: Route) -> Document:

@@ -77,8 +77,7 @@ class InMemoryRouteStore:
     async def waiting(self, limit: int) -> list[Route]:
         queue = [stored.route for stored in self._routes.values()
                  if stored.route.status == "manual" and stored.route.department == MANUAL_QUEUE]
-        return sorted(queue, key=lambda r: r.assigned_at or r.last_event_at
-                      or r.record.accepted_at)[:limit]
+        return sorted(queue, key=lambda route: route.waiting_since)[:limit]
 
     async def refusal(self, sender: str, event_id: str) -> StoredMessage | None:
         return self._refusals.get(f"{sender}:{event_id}")

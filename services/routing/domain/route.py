@@ -51,6 +51,11 @@ class Route:
         return self.record.record_code
 
     @property
+    def waiting_since(self) -> datetime:
+        """When it went to its holder, as well as the route knows (older routes kept less)."""
+        return self.assigned_at or self.last_event_at or self.record.accepted_at
+
+    @property
     def unit(self) -> str:
         return self.record.administrative_unit_code
 

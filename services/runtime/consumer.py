@@ -29,6 +29,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from contracts.envelope import ContractError, Envelope, decode
 from contracts.topics import dead_letter_topic
 
+from .dead_letters import DeadLetterBox
 from .errors import PoisonMessage, is_transient
 
 log = logging.getLogger(__name__)
@@ -89,14 +90,19 @@ class RetryPolicy:
 
 
 class DeadLetters:
-    """Sends a message that can never be processed to `<topic>.dlq`, as it was, with the reason."""
+    """Sends a message that can never be processed to `<topic>.dlq`, as it was, with the reason,
+    having kept it first in the service's box, where operators replay or discard it."""
 
-    def __init__(self, broker: KafkaBroker, service: str, group: str) -> None:
+    def __init__(self, broker: KafkaBroker, service: str, group: str,
+                 box: DeadLetterBox | None = None) -> None:
         self._broker = broker
         self._service = service
         self._group = group
+        self._box = box
 
     async def send(self, record: ConsumerRecord[bytes, bytes], reason: str, detail: str) -> None:
+        if self._box is not None:
+            await self._box.keep(record, self._group, reason, detail)
         headers = {name: value.decode("utf-8", "replace") for name, value in record.headers or ()}
         headers.update({
             "dlq-reason": reason,

@@ -37,6 +37,8 @@ from .consumer import (
     RetryPolicy,
     SourcedHandler,
 )
+from .dead_letter_api import dead_letters_router
+from .dead_letters import DeadLetterBox, Replayer
 from .deadline import DatabaseDeadlineMiddleware
 from .health import health_router, metrics_router, test_clock_router
 from .kafka import EventPublisher, TopicAdmin, build_broker
@@ -107,8 +109,10 @@ class ServiceRuntime:
         self._ensured: set[str] = set()
         self._ensuring: dict[str, asyncio.Future[set[str]]] = {}
         self._mongo: AsyncMongoClient[Document] | None = None
-        self._on_start: list[Hook] = []
-        self._loops: list[Callable[[], Coroutine[Any, Any, None]]] = []
+        self.dead_letter_box = DeadLetterBox(lambda: self.db, settings.topic_namespace)
+        self._replayer = Replayer(self.dead_letter_box)
+        self._on_start: list[Hook] = [self.dead_letter_box.create_indexes]
+        self._loops: list[Callable[[], Coroutine[Any, Any, None]]] = [self._replayer.run]
         self._tasks: list[asyncio.Task[None]] = []
         self._notices: list[Notice] = []
         self.started = False
@@ -175,13 +179,15 @@ class ServiceRuntime:
                  retry: RetryPolicy | None, *, topics: Sequence[str] = (),
                  pattern: str | None = None, batch: bool = False) -> None:
         group_id = self.settings.group(group)
-        dead_letters = DeadLetters(self.broker, self.settings.service_name, group_id)
+        dead_letters = DeadLetters(self.broker, self.settings.service_name, group_id,
+                                   self.dead_letter_box)
         options: dict[str, Any] = {"namespace": self.settings.topic_namespace,
                                    "tracer": self.tracer_provider.get_tracer("motcua.consumer")}
         processor = (BatchProcessor(cast(BatchHandler, handler), dead_letters, retry, **options)
                      if batch else
                      EventProcessor(cast(SourcedHandler, handler), dead_letters, retry, **options,
                                     concurrency=self.settings.kafka_batch_concurrency))
+        self._replayer.register(group_id, processor)
 
         at_once = pattern is not None or self.settings.kafka_fetch_linger_ms == 0
         subscriber = self.broker.subscriber(
@@ -321,6 +327,8 @@ class ServiceRuntime:
         )
         app.include_router(health_router(self))
         app.include_router(metrics_router(self.metrics))
+        app.include_router(dead_letters_router(self.dead_letter_box, self._replayer,
+                                               self.settings.service_name))
         if isinstance(self.clock, MovableClock):
             app.include_router(test_clock_router(self.clock))
         for router in routers:

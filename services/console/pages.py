@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -17,6 +18,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from . import dead_letter_pages
 from .backends import Backend, Refused, Unavailable
 from .i18n import LANGUAGES, choose, translator
 from .session import Session, SignIn, SignInFailed
@@ -46,6 +48,19 @@ class Backends:
     intake: Backend
     notifier: Backend
 
+    def services(self) -> tuple[Backend, ...]:
+        """Every service, in the order records go through them."""
+        return (self.intake, self.routing, self.sla, self.notifier)
+
+
+@dataclass(frozen=True, slots=True)
+class Kit:
+    """What every page module renders and checks with."""
+
+    render: Callable[..., HTMLResponse]
+    refused: Callable[..., HTMLResponse]
+    signed_in: Callable[..., Awaitable[Session | Response]]
+
 
 @dataclass(frozen=True, slots=True)
 class Page:
@@ -58,7 +73,9 @@ class Page:
 
 SUPERVISION_READERS = ("supervisor", "operator", "admin")
 ACKNOWLEDGERS = ("supervisor", "admin")
-PAGES = (Page("/queue", "queue", QUEUE_READERS), Page("/late", "late", SUPERVISION_READERS))
+OPERATORS = ("operator", "admin")
+PAGES = (Page("/queue", "queue", QUEUE_READERS), Page("/late", "late", SUPERVISION_READERS),
+         Page("/dead-letters", "dead_letters", OPERATORS))
 INDEX_COLUMNS = ("done_early", "done_on_time", "done_late", "in_progress_not_due",
                  "in_progress_nearly_late", "in_progress_late")
 """Decision 766's categories, in the order the provincial dashboards show them."""
@@ -242,4 +259,5 @@ def router(signin: SignIn, backends: Backends) -> APIRouter:
         return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers={
             "Content-Disposition": f'attachment; filename="chi-so-766-{day}.csv"'})
 
+    routes.include_router(dead_letter_pages.router(Kit(render, refused, signed_in), backends))
     return routes

@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from .auth import Principal, requires
@@ -98,13 +97,11 @@ def _step(step: Step) -> HistoryStep:
     return HistoryStep(action=step.action, at=step.at, by=step.by, note=step.note)
 
 
-def _answer(decisions: list[Decision]) -> JSONResponse:
-    """200 when every dead letter was decided, 409 when some were not (already decided or
-    unknown): each one's outcome is in the body either way."""
-    body = Decisions(decisions=[DecisionView(id=d.id, outcome=d.outcome, state=d.state)
+def _answer(decisions: list[Decision]) -> Decisions:
+    """Each dead letter's own outcome: a command on many decides each one apart (one already
+    decided, or unknown, leaves the others decided)."""
+    return Decisions(decisions=[DecisionView(id=d.id, outcome=d.outcome, state=d.state)
                                 for d in decisions])
-    done = all(d.outcome in ("replay-requested", "discarded") for d in decisions)
-    return JSONResponse(body.model_dump(mode="json"), status_code=200 if done else 409)
 
 
 def dead_letters_router(box: DeadLetterBox, replayer: Replayer, service: str) -> APIRouter:
@@ -121,16 +118,16 @@ def dead_letters_router(box: DeadLetterBox, replayer: Replayer, service: str) ->
             topics=[TopicCount(topic=name, **found) for name, found in sorted(counts.items())],
             dead_letters=[_view(letter) for letter in await box.listing(topic, state, limit)])
 
-    @routes.post("/replay", response_model=Decisions, responses={409: {"model": Decisions}})
-    async def replay(body: Replay, who: Annotated[Principal, Depends(_OPERATORS)]) -> JSONResponse:
+    @routes.post("/replay")
+    async def replay(body: Replay, who: Annotated[Principal, Depends(_OPERATORS)]) -> Decisions:
         """Run waiting dead letters again through the consumer that refused them (in the
         background: each becomes `replayed`, or `waiting` again with the new reason)."""
         decisions = await box.request_replay(body.ids, who.subject, body.note)
         replayer.wake()
         return _answer(decisions)
 
-    @routes.post("/discard", response_model=Decisions, responses={409: {"model": Decisions}})
-    async def discard(body: Discard, who: Annotated[Principal, Depends(_OPERATORS)]) -> JSONResponse:
+    @routes.post("/discard")
+    async def discard(body: Discard, who: Annotated[Principal, Depends(_OPERATORS)]) -> Decisions:
         """Give waiting dead letters up, with the reason."""
         return _answer(await box.discard(body.ids, who.subject, body.note))
 

@@ -54,7 +54,10 @@ POLICY: dict[str, dict[tuple[str, str], frozenset[str]]] = {
 }
 CHASSIS = {("GET", "/test-clock"): frozenset({"admin"}),
            ("POST", "/test-clock/advance"): frozenset({"admin"}),
-           ("POST", "/test-clock/set"): frozenset({"admin"})}
+           ("POST", "/test-clock/set"): frozenset({"admin"}),
+           ("GET", "/dead-letters"): frozenset({"operator", "admin"}),
+           ("POST", "/dead-letters/replay"): frozenset({"operator", "admin"}),
+           ("POST", "/dead-letters/discard"): frozenset({"operator", "admin"})}
 SETTINGS = {"intake": "IntakeSettings", "routing": "RoutingSettings",
             "sla_monitor": "SlaMonitorSettings", "notifier": "NotifierSettings"}
 PATH_VALUES = {"code": "000.00.21.H40-261124-0001", "record_code": "000.00.21.H40-261124-0001",

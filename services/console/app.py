@@ -22,10 +22,10 @@ HERE = Path(__file__).parent
 def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     settings = settings or ConsoleSettings()
     client = httpx.AsyncClient(timeout=settings.backend_timeout_s)
-    backends = Backends(routing=Backend("routing", settings.routing_url, client),
-                        sla=Backend("sla_monitor", settings.sla_url, client),
-                        intake=Backend("intake", settings.intake_url, client),
-                        notifier=Backend("notifier", settings.notifier_url, client))
+    urls = settings.by_service()
+    backends = Backends(**{key: Backend(name, urls[name], client) for key, name in (
+        ("intake", "intake"), ("routing", "routing"), ("sla", "sla_monitor"),
+        ("notifier", "notifier"))})
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -10,8 +10,27 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from services.runtime.settings import Environment
 
 
-class ConsoleSettings(BaseSettings):
+class ServiceAddresses(BaseSettings):
+    """Where the console (and its command line) finds each service's API."""
+
     model_config = SettingsConfigDict(env_prefix="CONSOLE_", extra="ignore", frozen=True)
+
+    intake_url: str = "http://127.0.0.1:8001"
+    routing_url: str = "http://127.0.0.1:8002"
+    sla_url: str = "http://127.0.0.1:8003"
+    notifier_url: str = "http://127.0.0.1:8004"
+
+    def by_service(self) -> dict[str, str]:
+        return {"intake": self.intake_url, "routing": self.routing_url,
+                "sla_monitor": self.sla_url, "notifier": self.notifier_url}
+
+
+def service_urls() -> dict[str, str]:
+    """The services' addresses from the environment, by service name."""
+    return ServiceAddresses().by_service()
+
+
+class ConsoleSettings(ServiceAddresses):
 
     service_name: str = "console"
     environment: Environment = Field(
@@ -21,10 +40,6 @@ class ConsoleSettings(BaseSettings):
     graceful_timeout_s: float = Field(5.0, gt=0)
     log_level: str = Field("INFO", validation_alias=AliasChoices("LOG_LEVEL"))
 
-    intake_url: str = "http://127.0.0.1:8001"
-    routing_url: str = "http://127.0.0.1:8002"
-    sla_url: str = "http://127.0.0.1:8003"
-    notifier_url: str = "http://127.0.0.1:8004"
     backend_timeout_s: float = Field(10.0, gt=0)
 
     oidc_authorize_url: str = Field(description="the identity provider's authorization endpoint")

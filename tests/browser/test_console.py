@@ -21,7 +21,7 @@ from deploy.local.services import ServiceFleet
 from reference.units import load_units
 from tests.e2e.pipeline import applications, drop_databases, fleet, start, submit
 from tests.endpoints import Endpoints
-from tests.kafka_io import read_topic
+from tests.kafka_io import read_topic, write_raw
 
 from .conftest import Camera
 
@@ -198,3 +198,58 @@ async def test_an_operator_reads_the_supervisors_page_and_an_officer_is_refused(
     await expect(officer.get_by_role("alert")).to_contain_text("Vai trò của bạn")
     await expect(officer.get_by_role("link", name="Trễ hạn và sắp trễ")).to_have_count(0)
     await camera.shoot(officer, "late-refused-to-an-officer")
+
+
+async def dead_letters(base: str, headers: dict[str, str], count: int,
+                       state: str = "waiting") -> list[dict[str, Any]]:
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=10) as client:
+        for _ in range(120):
+            found: list[dict[str, Any]] = (await client.get(
+                "/dead-letters", params={"state": state})).json()["dead_letters"]
+            if len(found) >= count:
+                return found
+            await asyncio.sleep(0.5)
+    raise AssertionError(f"fewer than {count} dead letters {state} at {base}")
+
+
+async def test_an_operator_discards_one_dead_letter_and_replays_another_an_officer_may_not(
+        browser: Browser, console: Console, endpoints: Endpoints, camera: Camera) -> None:
+    poison = b'{"record_code": "not a submission"'
+    await write_raw(endpoints.kafka, console.namespace + topics.RECORDS_SUBMITTED, poison,
+                    key=b"000.00.21.H40-261207-9999", headers=[])
+    operator_headers = endpoints.issuer.headers("operator")
+    [refused_by_routing] = await dead_letters(console.routing, operator_headers, 1)
+    await dead_letters(console.sla, operator_headers, 1)
+    page = await sign_in(browser, console, "operator.hung", "/dead-letters", camera)
+    letters = page.locator("li.dead-letter")
+    await expect(letters).to_have_count(2)  # routing and the SLA monitor both refused it
+    await expect(page.locator("#dead-letter-topics")).to_contain_text(topics.RECORDS_SUBMITTED)
+    await expect(letters.first).to_contain_text(refused_by_routing["reason"])
+    await camera.shoot(page, "dead-letters")
+
+    await page.locator(f'input[value="routing|{refused_by_routing["id"]}"]').check()
+    await page.locator("input[name=note]").fill("Thông điệp thử nghiệm, không phải hồ sơ thật")
+    await page.get_by_role("button", name="Bỏ qua").click()
+    await expect(page.get_by_role("status")).to_contain_text("Đã bỏ qua 1")
+    await expect(letters).to_have_count(1)
+    [gone] = await dead_letters(console.routing, operator_headers, 1, state="discarded")
+    assert (gone["history"][-1]["by"], gone["history"][-1]["note"]) == (
+        "operator.hung", "Thông điệp thử nghiệm, không phải hồ sơ thật")
+
+    await letters.first.locator("input[name=letter]").check()
+    await page.get_by_role("button", name="Xử lý lại").click()
+    await expect(page.get_by_role("status")).to_contain_text("xử lý lại 1")
+    for _ in range(60):  # the SLA monitor runs it again, and refuses it again
+        [letter] = await dead_letters(console.sla, operator_headers, 1)
+        if letter["history"][-1]["action"] == "refused-again":
+            break
+        await asyncio.sleep(0.5)
+    assert letter["history"][-1]["action"] == "refused-again"
+    await page.reload()
+    await expect(letters.first).to_contain_text("bị từ chối lần nữa")
+    await camera.shoot(page, "dead-letters-after")
+
+    officer = await sign_in(browser, console, "officer.lan", "/queue")
+    answer = await officer.goto(f"{console.url}/dead-letters")
+    assert answer is not None and answer.status == 403
+    await expect(officer.get_by_role("link", name="Thông điệp lỗi")).to_have_count(0)

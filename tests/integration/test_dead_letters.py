@@ -14,6 +14,8 @@ import pytest
 from contracts import topics
 from contracts.department.v1 import RecordAccepted
 from contracts.envelope import Envelope, encode
+from services.console import dead_letters as cli
+from services.console.backends import Backend
 from services.routing.settings import RoutingSettings
 from services.runtime.errors import PoisonMessage
 from services.runtime.service import ServiceRuntime
@@ -178,3 +180,29 @@ async def test_discard_needs_a_reason_and_the_operator_role_and_is_audited(
     [dead] = await read_topic(endpoints.kafka, topic + ".dlq", count=1)
     assert dead.value == b"not json"
     assert desk.handled == []
+
+
+async def test_the_command_line_lists_and_replays_through_the_service_api(
+    service: tuple[ServiceRuntime, Desk, httpx.AsyncClient], endpoints: Endpoints,
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    runtime, desk, client = service
+    await runtime.publisher.publish(accepted("scripted"))
+    [letter] = await waiting(client, endpoints, 1)
+    token = endpoints.issuer.token("operator", subject="operator.script")
+    backends = [Backend("routing", "http://service", client)]
+
+    assert await cli.run(cli.parser().parse_args(["--token", token, "list"]), backends) == 0
+    assert capsys.readouterr().out.split("\t")[:3] == [
+        f"routing|{letter['id']}", topics.DEPARTMENT_UPDATES, "unknown_note"]
+    desk.known.add("scripted")
+    replay = ["--token", token, "replay", "--all", "--topic", topics.DEPARTMENT_UPDATES,
+              "--note", "rule deployed"]
+    assert await cli.run(cli.parser().parse_args(replay), backends) == 0
+    assert capsys.readouterr().out.strip() == f"routing|{letter['id']}\treplay-requested"
+    [done] = await waiting(client, endpoints, 1, state="replayed")
+    assert done["history"][1]["by"] == "operator.script"
+    assert desk.handled == ["scripted"]
+    again = ["--token", token, "discard", f"routing|{letter['id']}", "--note", "too late"]
+    assert await cli.run(cli.parser().parse_args(again), backends) == 1  # not waiting any more
+    assert capsys.readouterr().out.strip().endswith("not-waiting")

@@ -238,6 +238,20 @@ class Departments:
                                            headers=message.headers)
         self.answered[code].append(what)
 
+    async def answer_broken(self, code: str) -> None:
+        """A department client with an old encoder: an acceptance without its department, which
+        routing cannot read; it dead-letters it for the operators (and the department's `.dlq`)."""
+        department = self.holder(code)
+        assert department is not None
+        desk = await self.desk(department)
+        envelope = Envelope.wrap(RecordAccepted(record_code=code, department_code=department),
+                                 source=f"/departments/{department}", time=self.clock.now(),
+                                 id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"motcua-demo:{code}:broken")))
+        message = encode(envelope)
+        await desk.producer.send_and_wait(
+            self.namespace + topics.updates_topic(department), b'{"record_code": "%s"}' % code.encode(),
+            key=message.key, headers=message.headers)
+
     def holder(self, code: str) -> str | None:
         holding = self.holding.get(code)
         return holding.department_code if holding else None

@@ -175,6 +175,11 @@ class Demo:
         await self.watcher.settle(quiet_s=2.0, limit_s=120, until=lambda: codes <= self.routed_codes())
         self.say(f"      {len(self.routed_codes() & codes)}/{len(codes)} records routed; "
                  f"{sum(len(v) for v in self.departments.answered.values())} answers from departments")
+        broken = next((code for code in sorted(codes) if self.departments.playing(code)), None)
+        if broken is not None:
+            await self.departments.answer_broken(broken)
+            self.say(f"      one department's client sends a malformed answer for {broken}: routing "
+                     "dead-letters it for the operators (console: /dead-letters)")
 
     async def reorganise(self) -> None:
         _, reform = shipped_tables()
@@ -311,6 +316,9 @@ class Demo:
         if refusals:
             say("  events the SLA monitor refused (each left the deadline as it was): " + ", ".join(
                 f"{reason} {n}" for reason, n in Counter(r["reason"] for r in refusals).most_common()))
+        letters = (await self.http.get(f"{self.urls['routing']}/dead-letters")).json()
+        say("  dead letters waiting for an operator: " + (", ".join(
+            f"{t['topic']} {t['waiting']}" for t in letters["topics"] if t["waiting"]) or "none"))
         await self.show_one_record()
         for error in self.watcher.errors:
             self.say(f"demo error: {error}")

@@ -25,3 +25,6 @@ class RecordOut(BaseModel):
     appointment_provisional: bool = False
     department_code: str | None
     history: list[HistoryEntryOut]
+    trace_id: str | None = None
+    """The submission's trace (for staff: the record's path through the services); never
+    given to a caller with the receipt's secret."""

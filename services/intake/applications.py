@@ -171,4 +171,5 @@ class Applications:
             department_code=tracking.department_code,
             history=[HistoryEntryOut(at=to_local(entry.at), event_type=entry.event_type,
                                      status=entry.change.status, summary=entry.change.summary)
-                     for entry in tracking.history])
+                     for entry in tracking.history],
+            trace_id=None if by_secret else found.trace_id)

@@ -60,6 +60,14 @@ class TrackedRecord:
     appointment_original: datetime
     appointment_provisional: bool
     tracking: tuple[HistoryEntry, ...]
+    trace_id: str | None = None
+    """The trace the submission began (operators follow the record through it)."""
+
+
+def trace_of(traceparent: str | None) -> str | None:
+    """The trace id inside a W3C `traceparent` (`00-<trace id>-<span id>-<flags>`)."""
+    parts = (traceparent or "").split("-")
+    return parts[1] if len(parts) == 4 and len(parts[1]) == 32 else None
 
 
 MessageKey = tuple[str, int]

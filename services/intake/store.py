@@ -30,7 +30,7 @@ from services.runtime.outbox import StoredMessage
 from services.runtime.relay import Pending
 
 from .domain import HistoryEntry, Submission, TrackingChange, unit_day
-from .ports import RECORD_LAYOUT, MessageKey, OutboxMessage, Record, Replay, TrackedRecord
+from .ports import RECORD_LAYOUT, MessageKey, OutboxMessage, Record, Replay, TrackedRecord, trace_of
 
 Document = dict[str, Any]
 
@@ -141,8 +141,9 @@ class MongoRecordStore:
         return [True] * len(docs)
 
     async def tracked(self, code: str) -> TrackedRecord | None:
-        doc = await self.records.find_one({"_id": code}, {"outbox": 0, "application": 0,
-                                                          "response": 0})
+        doc = await self.records.find_one({"_id": code}, {
+            "application": 0, "response": 0, "outbox.value": 0, "outbox.headers": 0,
+            "outbox.key": 0, "outbox.topic": 0})
         return _tracked(doc) if doc else None
 
     async def add_tracking(self, entries: Sequence[tuple[str, HistoryEntry]]) -> set[str]:
@@ -240,7 +241,9 @@ def _tracked(doc: Document) -> TrackedRecord:
         submitted_event_id=doc.get("submitted_event_id", ""),
         appointment_original=doc["appointment_original"],
         appointment_provisional=bool(doc.get("appointment_provisional", False)),
-        tracking=tuple(_entry(entry) for entry in doc.get("tracking", [])))
+        tracking=tuple(_entry(entry) for entry in doc.get("tracking", [])),
+        trace_id=trace_of(next((m.get("traceparent") for m in doc.get("outbox", [])
+                                if m.get("seq") == 1), None)))
 
 
 def _entry_document(entry: HistoryEntry) -> Document:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
 from services.intake.domain import HistoryEntry, unit_day
-from services.intake.ports import MessageKey, OutboxMessage, Record, Replay, TrackedRecord
+from services.intake.ports import MessageKey, OutboxMessage, Record, Replay, TrackedRecord, trace_of
 from services.runtime.relay import Pending
 
 
@@ -59,7 +59,8 @@ class InMemoryRecordStore:
             return None
         r = kept.record
         return TrackedRecord(r.code, r.procedure_code, r.received_at, r.submitted_event_id,
-                             r.appointment_original, r.appointment_provisional, r.tracking)
+                             r.appointment_original, r.appointment_provisional, r.tracking,
+                             trace_of(r.outbox[0].traceparent if r.outbox else None))
 
     async def add_tracking(self, entries: Sequence[tuple[str, HistoryEntry]]) -> set[str]:
         unknown: set[str] = set()

@@ -41,3 +41,20 @@ async def test_publish_span_is_a_child_of_the_request_span_and_spans_hold_no_per
                 applicant["full_name"], applicant["address"]["detail"]]
     dumped = json.dumps([s.to_json() for s in finished], ensure_ascii=False)
     assert all(value not in dumped for value in personal)
+
+
+async def test_staff_reading_a_record_get_its_trace_and_an_applicant_does_not(
+    intake: Intake, make_application: Callable[..., dict[str, Any]]
+) -> None:
+    spans = InMemorySpanExporter()
+    intake.runtime.tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
+    response = await intake.submit(make_application())
+    code, secret = response.json()["record_code"], response.json()["receipt"]["lookup_secret"]
+    server = next(s for s in spans.get_finished_spans() if s.kind == SpanKind.SERVER)
+
+    staff = (await intake.client.get(f"/records/{code}")).json()
+    assert staff["trace_id"] == f"{server.context.trace_id:032x}"
+    applicant = await intake.client.get(f"/records/{code}", headers={
+        "Authorization": "", "X-Lookup-Secret": secret})
+    assert applicant.status_code == 200, applicant.text
+    assert applicant.json()["trace_id"] is None

@@ -33,11 +33,11 @@ def documents() -> dict[str, dict[str, Any]]:
 def stale(root: Path = DOCUMENT_ROOT) -> list[str]:
     """What differs from the committed files: a document changed or missing, or a file left over."""
     wanted = {f"{name}.json": render(document) for name, document in documents().items()}
-    problems = [f"{file} differs" if (root / file).is_file() else f"{file} is missing"
+    problems = [f"{file} {'differs' if (root / file).is_file() else 'is missing'}; run `{COMMAND}`"
                 for file, text in sorted(wanted.items())
                 if not (root / file).is_file() or (root / file).read_text(encoding="utf-8") != text]
-    problems += [f"{path.name} has no service" for path in sorted(root.glob("*.json"))
-                 if path.name not in wanted]
+    problems += [f"{path.name} documents nothing generated; remove it"
+                 for path in sorted(root.glob("*.json")) if path.name not in wanted]
     return problems
 
 
@@ -49,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.check:
         problems = stale()
         for problem in problems:
-            print(f"stale: {problem}; run `{COMMAND}`", file=sys.stderr)
+            print(f"stale: {problem}", file=sys.stderr)
         return 1 if problems else 0
     for name, document in documents().items():
         (DOCUMENT_ROOT / f"{name}.json").write_text(render(document), encoding="utf-8")

@@ -1,7 +1,7 @@
 # The two commands of the README, and a few helpers. Everything runs inside the locked uv env.
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 
-.PHONY: up test bootstrap stack-start stack-stop lint typecheck schemas
+.PHONY: up test bootstrap stack-start stack-stop lint typecheck schemas asyncapi
 
 up: bootstrap ## the whole system on the local default: stack, four services, health
 	@$(UV) run --frozen python -m deploy.local.up $(ARGS)
@@ -27,3 +27,6 @@ typecheck:
 
 schemas: ## regenerate contracts/schemas after a model change (refuses breaking changes)
 	@$(UV) run --frozen python -m contracts.schemas
+
+asyncapi: ## regenerate contracts/asyncapi after a change of schemas, topics or subscriptions
+	@$(UV) run --frozen python -m deploy.asyncapi

@@ -1,9 +1,11 @@
-"""Each service's topic use, read from its own composition root (built, never connected)."""
+"""Each service's app and topic use, read from its own composition root (built, never connected)."""
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
+
+from fastapi import FastAPI
 
 from services.routing.domain.table import RoutingTable
 from services.runtime.kafka_access import TopicUse
@@ -13,9 +15,9 @@ SERVICE_NAMES = ("intake", "routing", "sla_monitor", "notifier")
 
 
 @functools.cache
-def service_uses() -> dict[str, TopicUse]:
-    """What every service subscribes to, publishes and joins, as its app declares it (logical
-    names: the grants add the namespace). Built once per process: every fleet provisions."""
+def service_apps() -> dict[str, FastAPI]:
+    """Every service's app, composed with throwaway settings: what it subscribes to, publishes
+    and joins is recorded on its runtime. Built once per process: every fleet provisions."""
     from services.intake.app import create_app as intake
     from services.intake.settings import IntakeSettings
     from services.notifier.app import create_app as notifier
@@ -29,14 +31,20 @@ def service_uses() -> dict[str, TopicUse]:
     values = {"KAFKA_SASL_USERNAME": "composition-only",
               "KAFKA_SASL_PASSWORD": "composition-only", "AUTH_ISSUER": "composition-only",
               "AUTH_JWKS_URL": "file:///composition-only", "lookup_key": "composition-only" * 2}
-    apps = {
+    return {
         "intake": intake(IntakeSettings.model_validate(values)),
         "routing": routing(RoutingSettings.model_validate(values)),
         "sla_monitor": sla_monitor(SlaMonitorSettings.model_validate(values)),
         "notifier": notifier(NotifierSettings.model_validate(values)),
     }
+
+
+@functools.cache
+def service_uses() -> dict[str, TopicUse]:
+    """What every service subscribes to, publishes and joins, as its app declares it (logical
+    names: the grants add the namespace)."""
     uses: dict[str, TopicUse] = {}
-    for name, app in apps.items():
+    for name, app in service_apps().items():
         runtime = app.state.runtime
         assert isinstance(runtime, ServiceRuntime)
         uses[name] = runtime.topic_use

@@ -23,8 +23,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .errors import NewerLayout
 
 PROBLEM_JSON = "application/problem+json"
-CHASSIS_PATHS = ("/health/", "/metrics", "/test-clock")
-"""Routes every service app has (probes, metrics, the test clock): no problems, no spans."""
+CHASSIS_PATHS = ("/health/", "/metrics", "/test-clock", "/asyncapi.json")
+"""Routes every service app has (probes, metrics, the test clock, the AsyncAPI document): no
+problems, no spans."""
 RETRY_AFTER_S = 2
 """What a 503 asks the client to wait before retrying."""
 

@@ -25,6 +25,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from contracts import topics as contract_topics
 from contracts.envelope import Envelope
 
+from .asyncapi import asyncapi_router
 from .auth import Authenticator
 from .clock import Clock, MovableClock, SystemClock
 from .consumer import (
@@ -302,8 +303,8 @@ class ServiceRuntime:
 
     def asgi(self, *routers: APIRouter, title: str, description: str = "",
              max_body_bytes: int = 1_000_000, json_paths: tuple[str, ...] = ()) -> FastAPI:
-        """The service's HTTP face: its routers, health, metrics, problem details, and the test
-        clock when enabled."""
+        """The service's HTTP face: its routers, health, metrics, its AsyncAPI document, problem
+        details, and the test clock when enabled."""
 
         @contextlib.asynccontextmanager
         async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -329,6 +330,7 @@ class ServiceRuntime:
         app.include_router(metrics_router(self.metrics))
         app.include_router(dead_letters_router(self.dead_letter_box, self._replayer,
                                                self.settings.service_name))
+        app.include_router(asyncapi_router())
         if isinstance(self.clock, MovableClock):
             app.include_router(test_clock_router(self.clock))
         for router in routers:

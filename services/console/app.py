@@ -43,5 +43,5 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     async def health() -> dict[str, object]:
         return {"status": "ready", "pid": os.getpid()}
 
-    app.include_router(router(SignIn(settings, client), backends))
+    app.include_router(router(SignIn(settings, client), backends, settings.jaeger_url))
     return app

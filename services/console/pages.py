@@ -18,7 +18,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from . import dead_letter_pages
+from . import dead_letter_pages, timeline
 from .backends import Backend, Refused, Unavailable
 from .i18n import LANGUAGES, choose, translator
 from .session import Session, SignIn, SignInFailed
@@ -75,13 +75,14 @@ SUPERVISION_READERS = ("supervisor", "operator", "admin")
 ACKNOWLEDGERS = ("supervisor", "admin")
 OPERATORS = ("operator", "admin")
 PAGES = (Page("/queue", "queue", QUEUE_READERS), Page("/late", "late", SUPERVISION_READERS),
+         Page("/records", "timeline", ("operator", "supervisor", "admin")),
          Page("/dead-letters", "dead_letters", OPERATORS))
 INDEX_COLUMNS = ("done_early", "done_on_time", "done_late", "in_progress_not_due",
                  "in_progress_nearly_late", "in_progress_late")
 """Decision 766's categories, in the order the provincial dashboards show them."""
 
 
-def router(signin: SignIn, backends: Backends) -> APIRouter:
+def router(signin: SignIn, backends: Backends, jaeger_url: str | None = None) -> APIRouter:
     routes = APIRouter()
 
     def render(request: Request, template: str, session: Session | None, status: int = 200,
@@ -259,5 +260,7 @@ def router(signin: SignIn, backends: Backends) -> APIRouter:
         return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers={
             "Content-Disposition": f'attachment; filename="chi-so-766-{day}.csv"'})
 
-    routes.include_router(dead_letter_pages.router(Kit(render, refused, signed_in), backends))
+    kit = Kit(render, refused, signed_in)
+    routes.include_router(timeline.router(kit, backends, jaeger_url))
+    routes.include_router(dead_letter_pages.router(kit, backends))
     return routes

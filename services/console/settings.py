@@ -40,6 +40,9 @@ class ConsoleSettings(ServiceAddresses):
     graceful_timeout_s: float = Field(5.0, gt=0)
     log_level: str = Field("INFO", validation_alias=AliasChoices("LOG_LEVEL"))
 
+    jaeger_url: str | None = Field(
+        "http://127.0.0.1:16686", description="where operators read traces (a record's timeline "
+                                              "links to its trace there); empty for no link")
     backend_timeout_s: float = Field(10.0, gt=0)
 
     oidc_authorize_url: str = Field(description="the identity provider's authorization endpoint")

@@ -253,3 +253,33 @@ async def test_an_operator_discards_one_dead_letter_and_replays_another_an_offic
     answer = await officer.goto(f"{console.url}/dead-letters")
     assert answer is not None and answer.status == 403
     await expect(officer.get_by_role("link", name="Thông điệp lỗi")).to_have_count(0)
+
+
+async def test_an_operator_follows_a_record_from_receipt_to_escalation_with_its_trace(
+        browser: Browser, console: Console, endpoints: Endpoints, camera: Camera) -> None:
+    await escalations(console.sla, endpoints.issuer.headers("supervisor"), 2)
+    code = console.codes[0]
+    intake = console.services.running["intake"].base_url
+    async with httpx.AsyncClient(headers=endpoints.issuer.headers("operator"), timeout=10) as client:
+        for _ in range(120):  # intake hears of the routing on its own consumer
+            record = (await client.get(f"{intake}/records/{code}")).json()
+            if any(e["event_type"].endswith(".routed") for e in record["history"]):
+                break
+            await asyncio.sleep(0.5)
+    page = await sign_in(browser, console, "operator.hung", "/records", camera)
+    await page.locator("input[name=code]").fill(code)
+    await page.get_by_role("button", name="Tra cứu").click()
+    await page.wait_for_url(f"{console.url}/records/{code}")
+    moments = page.locator("ol.timeline li")
+    await expect(moments.first).to_have_attribute("data-kind", "submitted")
+    await expect(page.locator('ol.timeline li[data-kind="routed"]')).to_have_count(1)
+    await expect(page.locator('ol.timeline li[data-kind="escalation-raised"]')).to_have_count(1)
+    href = await page.locator("#trace-link").get_attribute("href")
+    assert href is not None and href.endswith(f"/trace/{record['trace_id']}")
+    await camera.shoot(page, "timeline")
+
+    missing = await page.goto(f"{console.url}/records/000.00.21.H40-261207-0000")
+    assert missing is not None and missing.status == 404
+    officer = await sign_in(browser, console, "officer.lan", "/queue")
+    refused = await officer.goto(f"{console.url}/records/{code}")
+    assert refused is not None and refused.status == 403

@@ -13,9 +13,9 @@ SERVICE_NAMES = ("intake", "routing", "sla_monitor", "notifier")
 
 
 @functools.cache
-def service_uses() -> dict[str, TopicUse]:
-    """What every service subscribes to, publishes and joins, as its app declares it (logical
-    names: the grants add the namespace). Built once per process: every fleet provisions."""
+def composed_runtimes() -> dict[str, ServiceRuntime]:
+    """Every service's runtime as its composition root builds it, never connected: what it uses
+    on the broker, and the metrics it registers. Built once per process."""
     from services.intake.app import create_app as intake
     from services.intake.settings import IntakeSettings
     from services.notifier.app import create_app as notifier
@@ -35,12 +35,18 @@ def service_uses() -> dict[str, TopicUse]:
         "sla_monitor": sla_monitor(SlaMonitorSettings.model_validate(values)),
         "notifier": notifier(NotifierSettings.model_validate(values)),
     }
-    uses: dict[str, TopicUse] = {}
+    runtimes: dict[str, ServiceRuntime] = {}
     for name, app in apps.items():
         runtime = app.state.runtime
         assert isinstance(runtime, ServiceRuntime)
-        uses[name] = runtime.topic_use
-    return uses
+        runtimes[name] = runtime
+    return runtimes
+
+
+def service_uses() -> dict[str, TopicUse]:
+    """What every service subscribes to, publishes and joins, as its app declares it (logical
+    names: the grants add the namespace)."""
+    return {name: runtime.topic_use for name, runtime in composed_runtimes().items()}
 
 
 def active_departments(tables: Iterable[RoutingTable]) -> list[str]:

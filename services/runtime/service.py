@@ -272,7 +272,8 @@ class ServiceRuntime:
         """A long-running task (relay, scheduler) started after the broker, cancelled at stop."""
         self._loops.append(loop)
 
-    def sample_gauge(self, name: str, documentation: str, labels: Sequence[str], read: Read) -> None:
+    def sample_gauge(self, name: str, documentation: str, labels: Sequence[str],
+                     read: Read) -> SampledGauge:
         """A gauge read from the broker or the database every `METRICS_REFRESH_S` in the
         background: a scrape shows the last read and never waits on either."""
         interval_s = self.settings.metrics_refresh_s
@@ -284,6 +285,7 @@ class ServiceRuntime:
 
         sample.__qualname__ = f"sample {name}"
         self.run_in_background(sample)
+        return gauge
 
     async def start(self) -> None:
         await self.topic_admin.ensure(self._topics)

@@ -47,7 +47,7 @@ async def outbox_drained(base_url: str, limit_s: float = 300) -> float:
         while time.perf_counter() - started < limit_s:
             published = pending = None
             for line in (await client.get("/metrics")).text.splitlines():
-                if line.startswith("motcua_outbox_backlog "):
+                if line.startswith("motcua_outbox_backlog_messages "):
                     pending = float(line.split()[1])
                 if line.startswith("motcua_outbox_published_total "):
                     published = float(line.split()[1])

@@ -178,7 +178,7 @@ async def run(args: argparse.Namespace, ends: BenchEndpoints) -> dict[str, Any]:
         await client_.close()
     latencies = sorted(outbox.first[k].received_at - published[k] for k in published if k in outbox.first)
     return {"published": published, "outbox": outbox, "started": started, "publish_s": publish_s,
-            "latencies": latencies, "retries": metric_sum(metrics, "motcua_notification_retries_total"),
+            "latencies": latencies, "retries": metric_sum(metrics, "motcua_notifications_retried_total"),
             "failed": metric_sum(metrics, "motcua_notifications_failed_total"), "memory": memory,
             "cpu": cpu, "reference": await reference(len(items), NotifierSettings.model_fields[
                 "send_concurrency"].default)}

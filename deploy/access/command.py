@@ -36,6 +36,8 @@ DEFAULT_CREDENTIALS = REPO_ROOT / ".local" / "stack" / "credentials.json"
 COMPOSE_CREDENTIALS = REPO_ROOT / ".local" / "compose" / "credentials.json"
 COMPOSE_ENV = REPO_ROOT / ".env"
 BROKER_SECRETS = ("broker.admin", "broker.controller")
+GRAFANA_SECRET = "grafana.admin"
+"""Not a principal of the broker: the compose Grafana's admin password, kept with the others."""
 """Compose's broker passwords (its superuser, its controller listener), kept in the same file."""
 
 
@@ -46,14 +48,15 @@ def compose_password_variable(service: str) -> str:
 
 def compose_env(credentials: CredentialFile, env_file: Path = COMPOSE_ENV) -> Path:
     """Passwords for every principal into the credentials file the `access` job applies, and the
-    ones compose passes as settings (broker, four services, intake's lookup key) into `.env`,
-    and the local issuer's keys beside the file; kept when present."""
+    ones compose passes as settings (broker, four services, intake's lookup key, Grafana's
+    admin) into `.env`, and the local issuer's keys beside the file; kept when present."""
     wanted = plan(shipped_tables())
-    passwords = credentials.ensure([*BROKER_SECRETS, *wanted.principals])
+    passwords = credentials.ensure([*BROKER_SECRETS, GRAFANA_SECRET, *wanted.principals])
     issuer = LocalIssuer(credentials.path.parent / "issuer")
     lines = [f"KAFKA_ADMIN_PASSWORD={passwords['broker.admin']}",
              f"INTAKE_LOOKUP_KEY={issuer.service_env()['INTAKE_LOOKUP_KEY']}",
              f"KAFKA_CONTROLLER_PASSWORD={passwords['broker.controller']}",
+             f"GRAFANA_ADMIN_PASSWORD={passwords[GRAFANA_SECRET]}",
              *(f"{compose_password_variable(name)}={passwords[service_principal(name)]}"
                for name in SERVICE_NAMES)]
     env_file.touch(mode=0o600)

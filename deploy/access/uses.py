@@ -39,16 +39,21 @@ def service_apps() -> dict[str, FastAPI]:
     }
 
 
-@functools.cache
-def service_uses() -> dict[str, TopicUse]:
-    """What every service subscribes to, publishes and joins, as its app declares it (logical
-    names: the grants add the namespace)."""
-    uses: dict[str, TopicUse] = {}
+def composed_runtimes() -> dict[str, ServiceRuntime]:
+    """Every service's runtime as its composition root builds it, never connected: what it uses
+    on the broker, and the metrics it registers."""
+    runtimes: dict[str, ServiceRuntime] = {}
     for name, app in service_apps().items():
         runtime = app.state.runtime
         assert isinstance(runtime, ServiceRuntime)
-        uses[name] = runtime.topic_use
-    return uses
+        runtimes[name] = runtime
+    return runtimes
+
+
+def service_uses() -> dict[str, TopicUse]:
+    """What every service subscribes to, publishes and joins, as its app declares it (logical
+    names: the grants add the namespace)."""
+    return {name: runtime.topic_use for name, runtime in composed_runtimes().items()}
 
 
 def active_departments(tables: Iterable[RoutingTable]) -> list[str]:

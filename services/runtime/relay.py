@@ -66,7 +66,7 @@ class OutboxRelay(Generic[K]):
                                   registry=metrics)
         self._failures = Counter("motcua_outbox_publish_failures",
                                  "outbox steps the broker or the database failed", registry=metrics)
-        Gauge("motcua_outbox_backlog", "stored messages this relay holds to publish",
+        Gauge("motcua_outbox_backlog_messages", "stored messages this relay holds to publish",
               registry=metrics).set_function(lambda: self.backlog)
 
     @property

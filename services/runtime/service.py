@@ -44,13 +44,17 @@ from .deadline import DatabaseDeadlineMiddleware
 from .health import health_router, metrics_router, test_clock_router
 from .kafka import EventPublisher, TopicAdmin, build_broker
 from .kafka_access import TopicUse
+from .lag import LAG_LABELS, LAG_METRIC, GroupReads, LagReader
 from .outbox import StoredMessage, StoredSender
 from .problems import CHASSIS_PATHS, BodyLimitMiddleware, document_problems, install_problem_handlers
 from .producer import ProducerKeeper
+from .sampled import Read, SampledGauge
 from .settings import ServiceSettings
 from .telemetry import build_tracer_provider
 
 log = logging.getLogger(__name__)
+SAMPLE_TIMEOUT_S = 10.0
+"""Longest read of a sampled gauge: a dead broker or database empties it, never blocks it."""
 FETCH_MIN_BYTES = 64 * 1024
 """A fetch the broker answers before the linger is up: a few dozen messages."""
 
@@ -107,6 +111,8 @@ class ServiceRuntime:
         """What this service does on the broker, recorded as it is composed: its ACLs are
         generated from it (`deploy.access`), so it holds exactly what it uses."""
         self.topic_admin = TopicAdmin(settings)
+        self._group_reads: dict[str, GroupReads] = {}
+        """What each consumer group reads (logical names): the consumer lag is read for these."""
         self._ensured: set[str] = set()
         self._ensuring: dict[str, asyncio.Future[set[str]]] = {}
         self._mongo: AsyncMongoClient[Document] | None = None
@@ -117,6 +123,9 @@ class ServiceRuntime:
         self._tasks: list[asyncio.Task[None]] = []
         self._notices: list[Notice] = []
         self.started = False
+        self._lag = LagReader(settings, self._group_reads)
+        self.sample_gauge(LAG_METRIC, "messages a consumer group of this service has yet to read",
+                          LAG_LABELS, self._lag.read)
 
     @property
     def mongo(self) -> AsyncMongoClient[Document]:
@@ -145,9 +154,7 @@ class ServiceRuntime:
         """Consume logical topics (one consumer, one group join) with an explicit at-least-once
         policy and dead-lettering."""
         names = [topic] if isinstance(topic, str) else list(topic)
-        self._topics.update(names)
-        self.topic_use.reads.update(names)
-        self.topic_use.groups.add(group or self.settings.consumer_group)
+        self._record_reads(names, group)
 
         async def plain(envelope: Envelope[Any], delivery: Delivery) -> None:
             await handler(envelope)
@@ -159,9 +166,7 @@ class ServiceRuntime:
         """Like `subscribe`, but the handler gets each batch's events at once (one load, one
         bulk write, one round of publishes per batch)."""
         names = [topic] if isinstance(topic, str) else list(topic)
-        self._topics.update(names)
-        self.topic_use.reads.update(names)
-        self.topic_use.groups.add(group or self.settings.consumer_group)
+        self._record_reads(names, group)
         self._consume(handler, group, retry, topics=[self.settings.topic(name) for name in names],
                       batch=True)
 
@@ -173,8 +178,16 @@ class ServiceRuntime:
         pattern = contract_topics.family_pattern(marker)
         self.topic_use.read_families.add(marker)
         self.topic_use.groups.add(group)
+        self._group_reads.setdefault(group, GroupReads()).families.add(marker)
         physical = f"^{re.escape(self.settings.topic_namespace)}{pattern.removeprefix('^')}"
         self._consume(handler, group, retry, pattern=physical)
+
+    def _record_reads(self, names: Sequence[str], group: str | None) -> None:
+        logical_group = group or self.settings.consumer_group
+        self._topics.update(names)
+        self.topic_use.reads.update(names)
+        self.topic_use.groups.add(logical_group)
+        self._group_reads.setdefault(logical_group, GroupReads()).topics.update(names)
 
     def _consume(self, handler: SourcedHandler | BatchHandler, group: str | None,
                  retry: RetryPolicy | None, *, topics: Sequence[str] = (),
@@ -266,6 +279,21 @@ class ServiceRuntime:
         """A long-running task (relay, scheduler) started after the broker, cancelled at stop."""
         self._loops.append(loop)
 
+    def sample_gauge(self, name: str, documentation: str, labels: Sequence[str],
+                     read: Read) -> SampledGauge:
+        """A gauge read from the broker or the database every `METRICS_REFRESH_S` in the
+        background: a scrape shows the last read and never waits on either."""
+        interval_s = self.settings.metrics_refresh_s
+        gauge = SampledGauge(name, documentation, labels, read, timeout_s=SAMPLE_TIMEOUT_S)
+        self.metrics.register(gauge)
+
+        async def sample() -> None:
+            await gauge.run(interval_s)
+
+        sample.__qualname__ = f"sample {name}"
+        self.run_in_background(sample)
+        return gauge
+
     async def start(self) -> None:
         await self.topic_admin.ensure(self._topics)
         self._ensured = set(self._topics)
@@ -289,6 +317,7 @@ class ServiceRuntime:
             for task in running:
                 log.error("background loop did not stop", extra={"loop": task.get_name()})
         await self.producer_keeper.close()
+        await self._lag.close()
         # Bounded: a dependency that is gone must not keep the process from exiting.
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.broker.stop(), self.settings.graceful_timeout_s + 5)

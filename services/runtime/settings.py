@@ -87,6 +87,10 @@ class ServiceSettings(BaseSettings):
     kafka_batch_concurrency: int = Field(
         32, ge=1, le=1024, validation_alias=AliasChoices("KAFKA_BATCH_CONCURRENCY"),
         description="records of a batch handled side by side (each record's events in order)")
+    metrics_refresh_s: float = Field(
+        15.0, gt=0, le=600, validation_alias=AliasChoices("METRICS_REFRESH_S"),
+        description="how often gauges read from the broker or the database (consumer lag, "
+                    "deadlines per department) are refreshed in the background")
     log_level: str = Field("INFO", validation_alias=AliasChoices("LOG_LEVEL"))
     test_clock: bool = Field(False, validation_alias=AliasChoices("MOTCUA_TEST_CLOCK"))
     test_clock_start: AwareDatetime | None = Field(

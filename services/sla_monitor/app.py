@@ -18,6 +18,7 @@ from services.runtime.service import ServiceRuntime
 
 from . import supervisors
 from .api import router
+from .gauges import watch_deadlines
 from .monitor import Monitor, RecordLocks
 from .policies import build_policy
 from .scheduler import Scheduler
@@ -43,6 +44,7 @@ def create_app(settings: SlaMonitorSettings | None = None, clock: Clock | None =
     runtime.declare_topics(topics.SLA_ALERTS)
     runtime.subscribe_batch([topics.RECORDS_SUBMITTED, topics.RECORDS_ROUTED,
                              topics.DEPARTMENT_UPDATES], monitor.on_events)
+    watch_deadlines(runtime, store)
     runtime.on_start(store.create_indexes)
     runtime.on_start(parking.create_indexes)
     runtime.run_in_background(scheduler.run)

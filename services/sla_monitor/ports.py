@@ -16,7 +16,7 @@ from typing import Protocol
 
 from services.runtime.outbox import StoredMessage
 
-from .domain import Deadline
+from .domain import Deadline, Standing
 
 DEADLINE_LAYOUT = 1
 """The layout of deadline documents this build writes and reads."""
@@ -116,6 +116,11 @@ class DeadlineStore(Protocol):
 
     def all(self, department: str | None = None) -> AsyncIterator[Deadline]:
         """Every deadline, or a department's (the service index): a full read, on demand."""
+        ...
+
+    async def standings(self) -> dict[tuple[str, Standing], int]:
+        """How many open deadlines each holding department (`UNASSIGNED` for none) has in each
+        `standing`: one aggregate, counted by the store (the metrics read it every few seconds)."""
         ...
 
     # alert claims: insert-only, unique by event id

@@ -66,7 +66,7 @@ class Scheduler:
                               buckets=_LAG_BUCKETS, registry=registry)
         self._query = Histogram("motcua_sla_due_query_seconds", "time of one query for due deadlines",
                                 registry=registry)
-        self._batches = Histogram("motcua_sla_batch_size", "deadlines per batch",
+        self._batches = Histogram("motcua_sla_due_batch_deadlines", "deadlines per batch",
                                   buckets=(1, 10, 50, 100, 250, 500, 1000, 5000), registry=registry)
 
     def wake(self) -> None:

@@ -28,7 +28,7 @@ from services.runtime.duplicates import refused_as_duplicates
 from services.runtime.errors import NewerLayout
 from services.runtime.outbox import StoredMessage
 
-from .domain import Deadline
+from .domain import UNASSIGNED, Deadline, Standing
 from .ports import (
     DEADLINE_LAYOUT,
     Acknowledgement,
@@ -154,6 +154,25 @@ class MongoDeadlineStore:
         query: Document = {} if department is None else {"state.department_code": department}
         async for doc in self.deadlines.find(query, {"state": 1, "layout": 1}):
             yield _stored(doc).state
+
+    async def standings(self) -> dict[tuple[str, Standing], int]:
+        """`domain.standing` as one aggregation over the open deadlines."""
+        state = "$state"
+        pipeline: list[Document] = [
+            {"$match": {"state.status": {"$ne": "closed"}, **_READABLE}},
+            {"$group": {"_id": {
+                "department": {"$ifNull": [f"{state}.department_code", UNASSIGNED]},
+                "standing": {"$switch": {"branches": [
+                    {"case": {"$ne": [{"$ifNull": [f"{state}.breached_at", None]}, None]},
+                     "then": "breached"},
+                    {"case": {"$in": ["warning", {"$ifNull": [f"{state}.alerts_fired", []]}]},
+                     "then": "warned"},
+                ], "default": "open"}},
+            }, "deadlines": {"$sum": 1}}},
+        ]
+        cursor = await self.deadlines.aggregate(pipeline)
+        return {(doc["_id"]["department"], doc["_id"]["standing"]): doc["deadlines"]
+                async for doc in cursor}
 
     # --- alert claims -------------------------------------------------------------------------
 

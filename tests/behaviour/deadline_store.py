@@ -13,7 +13,7 @@ from contracts import topics
 from contracts.envelope import Envelope
 from contracts.sla.v1 import DeadlineBreached
 from services.runtime.outbox import stored_message
-from services.sla_monitor.domain import Deadline
+from services.sla_monitor.domain import UNASSIGNED, Deadline, standing
 from services.sla_monitor.ports import Acknowledgement, AlertClaim, DeadlineStore, RefusedEvent
 from tests.unit.sla_monitor.factories import DEPT, OTHER, at, routed, run, submitted
 
@@ -123,6 +123,21 @@ class DeadlineStoreBehaviour:
         everyone = sorted([s.record_code async for s in store.all()])
         mine = sorted([s.record_code async for s in store.all(DEPT)])
         assert (everyone, mine) == ([code(1), code(2), code(3)], [code(1), code(3)])
+
+    async def test_standings_count_open_deadlines_by_department_and_state(
+            self, store: DeadlineStore) -> None:
+        warned = deadline(2).with_fired("warning")
+        breached = replace(deadline(3).with_fired("warning", "breach"),
+                           breached_at=deadline(3).due_current_at)
+        unheld = replace(deadline(6), department_code=None)
+        closed = replace(deadline(7).with_fired("warning"), status="closed")
+        await store.save_many([(s, None, None) for s in (
+            deadline(1), warned, breached, deadline(4, OTHER), deadline(5, OTHER), unheld, closed)])
+        assert await store.standings() == {
+            (DEPT, "open"): 1, (DEPT, "warned"): 1, (DEPT, "breached"): 1, (OTHER, "open"): 2,
+            (UNASSIGNED, "open"): 1}
+        assert {standing(s) for s in (deadline(1), warned, breached, closed)} == {
+            "open", "warned", "breached", None}
 
     async def test_an_alert_is_claimed_once_and_reads_back_typed(self, store: DeadlineStore) -> None:
         first, second = alert_claim(1, "warn"), alert_claim(1, "late")

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from services.sla_monitor.domain import Deadline
+from services.sla_monitor.domain import UNASSIGNED, Deadline, Standing, standing
 from services.sla_monitor.ports import (
     Acknowledgement,
     AlertClaim,
@@ -74,6 +74,15 @@ class InMemoryDeadlineStore:
         for stored in list(self._deadlines.values()):
             if department is None or stored.state.department_code == department:
                 yield stored.state
+
+    async def standings(self) -> dict[tuple[str, Standing], int]:
+        counts: dict[tuple[str, Standing], int] = {}
+        for stored in self._deadlines.values():
+            found = standing(stored.state)
+            if found is not None:
+                key = (stored.state.department_code or UNASSIGNED, found)
+                counts[key] = counts.get(key, 0) + 1
+        return counts
 
     async def claim(self, claims: Sequence[AlertClaim]) -> set[str]:
         won: set[str] = set()

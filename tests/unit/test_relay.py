@@ -75,13 +75,13 @@ async def test_handed_over_messages_go_out_in_batches_and_are_marked_once_acknow
     outbox, broker, registry = MemoryOutbox(), Broker(), CollectorRegistry()
     relay = OutboxRelay(outbox, broker, registry, batch_size=3)
     relay.enqueue([Pending(n, message(n)) for n in range(7)])
-    assert metric(registry, "motcua_outbox_backlog") == 7
+    assert metric(registry, "motcua_outbox_backlog_messages") == 7
     await run_until(relay, lambda: len(outbox.marked) == 7)
     assert [len(b) for b in broker.batches] == [3, 3, 1]
     assert [m.key for b in broker.batches for m in b] == [f"k{n}" for n in range(7)]
     assert outbox.marked == list(range(7))
     assert metric(registry, "motcua_outbox_published_total") == 7
-    assert metric(registry, "motcua_outbox_backlog") == 0
+    assert metric(registry, "motcua_outbox_backlog_messages") == 0
 
 
 async def test_a_refused_send_is_retried_and_nothing_is_marked_before_it_passes() -> None:

@@ -13,6 +13,7 @@ from .hours import (
 from .index import UNASSIGNED, AtRisk, Basis, Figures, at_risk, index_to_json, service_index
 from .policy import ProcedurePolicy, SlaPolicy
 from .schedule import Pending, allowed_time, next_fire_at, pending, warning_at
+from .standing import STANDINGS, Standing, standing
 from .state import (
     AlertKey,
     Closure,
@@ -25,11 +26,11 @@ from .state import (
 )
 
 __all__ = [
-    "SLA_EVENT_TYPES", "UNASSIGNED", "AlertKey", "AtRisk", "Basis", "Closure", "Deadline", "DelayReport",
-    "Extension", "Figures",
+    "SLA_EVENT_TYPES", "STANDINGS", "UNASSIGNED", "AlertKey", "AtRisk", "Basis", "Closure",
+    "Deadline", "DelayReport", "Extension", "Figures",
     "Fired", "FiredAlert", "Outcome", "Pause", "Pending", "ProcedurePolicy", "Refusal",
-    "RefusalReason", "Result", "SlaEvent", "SlaPolicy", "Status", "add_working_time",
+    "RefusalReason", "Result", "SlaEvent", "SlaPolicy", "Standing", "Status", "add_working_time",
     "allowed_time", "at_risk", "day_end", "day_length", "evolve", "fire", "index_to_json", "next_fire_at",
-    "pending", "service_index", "subtract_working_time", "warning_at", "working_hours_between",
+    "pending", "service_index", "standing", "subtract_working_time", "warning_at", "working_hours_between",
     "working_time_between",
 ]

@@ -160,6 +160,11 @@ class DeadLetterBox:
             counts.setdefault(row["_id"]["topic"], {})[row["_id"]["state"]] = row["n"]
         return counts
 
+    async def samples(self) -> dict[tuple[str, ...], float]:
+        """The counts as gauge samples, by (topic, state)."""
+        return {(topic, state): float(n) for topic, found in (await self.counts()).items()
+                for state, n in found.items()}
+
     async def request_replay(self, ids: Sequence[str], by: str, note: str | None) -> list[Decision]:
         """Mark waiting dead letters for replay (a background loop runs them)."""
         step = {"action": "replay-requested", "by": by, "note": note}

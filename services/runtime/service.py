@@ -126,6 +126,9 @@ class ServiceRuntime:
         self._lag = LagReader(settings, self._group_reads)
         self.sample_gauge(LAG_METRIC, "messages a consumer group of this service has yet to read",
                           LAG_LABELS, self._lag.read)
+        self.sample_gauge("motcua_dead_letter_messages", "messages this service refused for good, "
+                          "by topic and state (waiting for an operator, replaying, replayed, "
+                          "discarded)", ("topic", "state"), self.dead_letter_box.samples)
 
     @property
     def mongo(self) -> AsyncMongoClient[Document]:

@@ -206,3 +206,12 @@ async def test_the_command_line_lists_and_replays_through_the_service_api(
     again = ["--token", token, "discard", f"routing|{letter['id']}", "--note", "too late"]
     assert await cli.run(cli.parser().parse_args(again), backends) == 1  # not waiting any more
     assert capsys.readouterr().out.strip().endswith("not-waiting")
+
+
+async def test_the_waiting_dead_letters_are_a_gauge_per_topic_and_state(
+    service: tuple[ServiceRuntime, Desk, httpx.AsyncClient], endpoints: Endpoints
+) -> None:
+    runtime, _, client = service
+    await runtime.publisher.publish(accepted("unknown"))
+    await waiting(client, endpoints, 1)
+    assert await runtime.dead_letter_box.samples() == {(topics.DEPARTMENT_UPDATES, "waiting"): 1.0}

@@ -18,7 +18,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, get_args
 
 from aiokafka.structs import ConsumerRecord
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
@@ -32,6 +32,7 @@ from .retrying import until_done
 log = logging.getLogger(__name__)
 Document = dict[str, Any]
 State = Literal["waiting", "replaying", "replayed", "discarded"]
+STATES: tuple[State, ...] = get_args(State)
 Action = Literal["dead-lettered", "replay-requested", "replayed", "refused-again", "discarded"]
 Outcome = Literal["replay-requested", "discarded", "not-waiting", "unknown"]
 
@@ -143,9 +144,8 @@ class DeadLetterBox:
 
     async def listing(self, topic: str | None, state: State | None, limit: int) -> list[DeadLetter]:
         """Newest first, without the messages' content."""
-        query: Document = {}
-        if state is not None:
-            query["state"] = state
+        # Always on the state: the (state, topic, failed_at) index serves every listing.
+        query: Document = {"state": state if state is not None else {"$in": list(STATES)}}
         if topic is not None:
             query["topic"] = topic
         found = self._c.find(query, {"value": 0}).sort("failed_at", DESCENDING).limit(limit)
@@ -153,7 +153,8 @@ class DeadLetterBox:
 
     async def counts(self) -> dict[str, dict[str, int]]:
         """Dead letters per topic and state."""
-        found = await self._c.aggregate([
+        found = await self._c.aggregate([  # covered by the (state, topic, ...) index
+            {"$match": {"state": {"$in": list(STATES)}}},
             {"$group": {"_id": {"topic": "$topic", "state": "$state"}, "n": {"$sum": 1}}}])
         counts: dict[str, dict[str, int]] = {}
         async for row in found:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, get_args
 
 from pymongo import ASCENDING, DESCENDING, InsertOne, ReplaceOne
 from pymongo.asynchronous.collection import AsyncCollection
@@ -29,6 +29,9 @@ from services.runtime.errors import NewerLayout
 from services.runtime.outbox import StoredMessage
 
 from .domain import UNASSIGNED, Deadline, Standing
+from .domain.state import Status
+
+_NOT_CLOSED = [status for status in get_args(Status) if status != "closed"]
 from .ports import (
     DEADLINE_LAYOUT,
     Acknowledgement,
@@ -67,6 +70,7 @@ class MongoDeadlineStore:
 
     async def create_indexes(self) -> None:
         await self.deadlines.create_index([("next_fire_at", ASCENDING)])
+        await self.deadlines.create_index([("state.status", ASCENDING)])
         await self.claims.create_index([("pending", ASCENDING), ("claimed_at", ASCENDING)])
         await self.claims.create_index([("record_code", ASCENDING)])
         await self.claims.create_index([("event_type", ASCENDING), ("due_at", DESCENDING)])
@@ -159,7 +163,8 @@ class MongoDeadlineStore:
         """`domain.standing` as one aggregation over the open deadlines."""
         state = "$state"
         pipeline: list[Document] = [
-            {"$match": {"state.status": {"$ne": "closed"}, **_READABLE}},
+            # Named statuses, not `$ne: closed`, so the status index bounds it to open ones.
+            {"$match": {"state.status": {"$in": _NOT_CLOSED}, **_READABLE}},
             {"$group": {"_id": {
                 "department": {"$ifNull": [f"{state}.department_code", UNASSIGNED]},
                 "standing": {"$switch": {"branches": [

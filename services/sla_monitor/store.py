@@ -30,8 +30,6 @@ from services.runtime.outbox import StoredMessage
 
 from .domain import UNASSIGNED, Deadline, Standing
 from .domain.state import Status
-
-_NOT_CLOSED = [status for status in get_args(Status) if status != "closed"]
 from .ports import (
     DEADLINE_LAYOUT,
     Acknowledgement,
@@ -42,6 +40,7 @@ from .ports import (
 )
 
 Document = dict[str, Any]
+_NOT_CLOSED = [status for status in get_args(Status) if status != "closed"]
 _READABLE: Document = {"layout": {"$not": {"$gt": DEADLINE_LAYOUT}}}
 """Deadlines this build may read and write (those stored before layouts were numbered too)."""
 

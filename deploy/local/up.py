@@ -10,10 +10,10 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import asyncio
 import contextlib
 import json
+import logging
 import shutil
 import signal
 import sys

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+from collections.abc import Coroutine
 from typing import Any
 
 from fastapi import APIRouter, Depends
+from opentelemetry import context as otel_context
 
 from services.runtime.auth import requires
 from services.runtime.problems import FieldProblem, Problem
@@ -19,6 +23,23 @@ def _problem(problems: list[TableProblem]) -> Problem:
                    f"{len(problems)} problem(s); nothing was published.",
                    [FieldProblem(field=p.where, code="table_problem", message=p.message)
                     for p in problems])
+
+
+async def _beyond_the_request(work: Coroutine[Any, Any, int]) -> int:
+    """Run `work` outside the request's database deadline (a reorganisation moves every record a
+    dissolved department held: more than one request's worth of writes, under load more than its
+    deadline), in the request's trace, to its end even if the caller goes away (a rerun moves
+    nothing twice)."""
+    trace_context = otel_context.get_current()
+
+    async def traced() -> int:
+        token = otel_context.attach(trace_context)
+        try:
+            return await work
+        finally:
+            otel_context.detach(token)
+
+    return await asyncio.shield(asyncio.create_task(traced(), context=contextvars.Context()))
 
 
 def router(versions: TableVersions, dispatcher: Dispatcher) -> APIRouter:
@@ -47,7 +68,7 @@ def router(versions: TableVersions, dispatcher: Dispatcher) -> APIRouter:
             published = await versions.publish(table)
         except TableRejected as rejected:
             raise _problem(rejected.problems) from None
-        moved = await dispatcher.reorganise()
+        moved = await _beyond_the_request(dispatcher.reorganise())
         return {"version": published.version, "moved": moved}
 
     return routes

@@ -61,6 +61,16 @@ def unique() -> str:
 
 
 @pytest.fixture
+def namespace(endpoints: Endpoints, unique: str) -> Iterator[str]:
+    """This test's topic namespace with the ACLs `deploy.access` grants, revoked after (for
+    tests of what each principal may do on the broker)."""
+    name = f"t{unique}."
+    endpoints.authority.provision(name)
+    yield name
+    endpoints.authority.revoke(name)
+
+
+@pytest.fixture
 async def scratch_db(endpoints: Endpoints, unique: str) -> AsyncIterator[AsyncDatabase[dict[str, Any]]]:
     """A database of its own on the test replica set (the services' tz-aware client), dropped
     afterwards: for a store adapter's behaviour suite."""

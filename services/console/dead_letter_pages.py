@@ -11,6 +11,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from .backends import Backend, Refused, Unavailable
+from .letters import ACTIONS, DECIDED, by_service, command
 from .session import Session
 
 if TYPE_CHECKING:
@@ -18,7 +19,6 @@ if TYPE_CHECKING:
 
 OPERATORS = ("operator", "admin")
 STATES = ("waiting", "replaying", "replayed", "discarded")
-ACTIONS = {"replay": "/dead-letters/replay", "discard": "/dead-letters/discard"}
 
 
 async def _listing(backend: Backend, token: str, topic: str | None, state: str) -> dict[str, Any] | None:
@@ -70,21 +70,15 @@ def router(kit: Kit, backends: Backends) -> APIRouter:
         if action not in ACTIONS:
             return await page(request, session, topic or None, "waiting", status=422,
                               error=f"unknown action {action!r}")
-        chosen: dict[str, list[str]] = {}
-        for value in letter:
-            service, _, letter_id = value.partition("|")
-            chosen.setdefault(service, []).append(letter_id)
         by_name = {b.name: b for b in backends.services()}
-        body: dict[str, Any] = {"note": note.strip() or None} if action == "replay" else {"note": note}
         done = 0
         try:
-            for service, ids in chosen.items():
+            for service, ids in by_service(letter).items():
                 backend = by_name.get(service)
                 if backend is None:
                     continue
-                answer = await _act(backend, session.token, ACTIONS[action], {**body, "ids": ids})
-                done += sum(1 for d in answer["decisions"]
-                            if d["outcome"] in ("replay-requested", "discarded"))
+                decisions = await command(backend, session.token, action, ids, note)
+                done += sum(1 for d in decisions if d["outcome"] in DECIDED)
         except Refused as refusal:
             if refusal.status == 403:
                 return kit.refused(request, session, str(refusal))
@@ -96,9 +90,3 @@ def router(kit: Kit, backends: Backends) -> APIRouter:
         return RedirectResponse(f"/dead-letters?{query}", status_code=303)
 
     return routes
-
-
-async def _act(backend: Backend, token: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    """A command on one service: what it did to each dead letter."""
-    answer: dict[str, Any] = await backend.call("POST", path, token, json=body)
-    return answer

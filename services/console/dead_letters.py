@@ -26,9 +26,8 @@ from typing import Any
 import httpx
 
 from .backends import Backend, Refused, Unavailable
+from .letters import ACTIONS, DECIDED, by_service, command, shown_id
 from .settings import service_urls
-
-ACTIONS = {"replay": "/dead-letters/replay", "discard": "/dead-letters/discard"}
 
 
 def parser() -> argparse.ArgumentParser:
@@ -58,32 +57,26 @@ async def run(args: argparse.Namespace, backends: Sequence[Backend]) -> int:
             if args.json:
                 print(json.dumps(letter, ensure_ascii=False))
             else:
-                print(f"{letter['service']}|{letter['id']}\t{letter['topic']}\t{letter['reason']}"
+                print(f"{shown_id(letter['service'], letter['id'])}\t{letter['topic']}\t{letter['reason']}"
                       f"\t{letter['record'] or '-'}\t{letter['failed_at']}")
         return 0
     ids = list(args.ids)
     if args.all:
-        ids += [f"{d['service']}|{d['id']}" for d in await _waiting(backends, args.token, args.topic)]
+        ids += [shown_id(d["service"], d["id"]) for d in await _waiting(backends, args.token, args.topic)]
     if not ids:
         print("nothing to do: give IDs or --all", file=sys.stderr)
         return 1
-    chosen: dict[str, list[str]] = {}
-    for value in ids:
-        service, _, letter = value.partition("|")
-        chosen.setdefault(service, []).append(letter)
+    chosen = by_service(ids)
     by_name = {b.name: b for b in backends}
     unknown = sorted(set(chosen) - set(by_name))
     if unknown:
         print(f"unknown services {unknown}: an ID is service|letter", file=sys.stderr)
         return 2
-    body: dict[str, Any] = {"note": args.note} if args.note else {}
     decided = True
     for service, letters in chosen.items():
-        answer = await by_name[service].call("POST", ACTIONS[args.command], args.token,
-                                             json={**body, "ids": letters})
-        for decision in answer["decisions"]:
-            print(f"{service}|{decision['id']}\t{decision['outcome']}")
-            decided &= decision["outcome"] in ("replay-requested", "discarded")
+        for decision in await command(by_name[service], args.token, args.command, letters, args.note):
+            print(f"{shown_id(service, decision['id'])}\t{decision['outcome']}")
+            decided &= decision["outcome"] in DECIDED
     return 0 if decided else 1
 
 

@@ -5,7 +5,7 @@ officer may not see the supervisors' page; nobody gets in without signing in."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,14 +38,23 @@ class Console:
     codes: list[str]
 
 
-async def waiting(routing: str, headers: dict[str, str], count: int) -> list[dict[str, Any]]:
-    async with httpx.AsyncClient(base_url=routing, headers=headers, timeout=10) as client:
+async def polled(url: str, headers: dict[str, str], until: Callable[[Any], bool], what: str,
+                 params: dict[str, str] | None = None) -> Any:
+    """GET `url` every half second until its body satisfies `until` (60 s at most)."""
+    async with httpx.AsyncClient(headers=headers, timeout=10) as client:
         for _ in range(120):
-            records: list[dict[str, Any]] = (await client.get("/manual-queue")).json()["records"]
-            if len(records) >= count:
-                return records
+            body = (await client.get(url, params=params)).json()
+            if until(body):
+                return body
             await asyncio.sleep(0.5)
-    raise AssertionError(f"fewer than {count} records reached the manual queue")
+    raise AssertionError(f"{what}: not within 60 s")
+
+
+async def waiting(routing: str, headers: dict[str, str], count: int) -> list[dict[str, Any]]:
+    body = await polled(f"{routing}/manual-queue", headers, lambda b: len(b["records"]) >= count,
+                        f"{count} records in the manual queue")
+    records: list[dict[str, Any]] = body["records"]
+    return records
 
 
 @pytest.fixture
@@ -147,13 +156,9 @@ async def test_without_signing_in_no_page_shows_anything(browser: Browser, conso
 
 
 async def escalations(sla: str, headers: dict[str, str], count: int) -> list[dict[str, Any]]:
-    async with httpx.AsyncClient(base_url=sla, headers=headers, timeout=10) as client:
-        for _ in range(120):
-            found: list[dict[str, Any]] = (await client.get("/escalations")).json()
-            if len(found) >= count:
-                return found
-            await asyncio.sleep(0.5)
-    raise AssertionError(f"fewer than {count} escalations were raised")
+    found: list[dict[str, Any]] = await polled(f"{sla}/escalations", headers,
+                                               lambda b: len(b) >= count, f"{count} escalations")
+    return found
 
 
 async def test_a_supervisor_acknowledges_an_escalation_and_reads_the_figures(
@@ -202,14 +207,10 @@ async def test_an_operator_reads_the_supervisors_page_and_an_officer_is_refused(
 
 async def dead_letters(base: str, headers: dict[str, str], count: int,
                        state: str = "waiting") -> list[dict[str, Any]]:
-    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=10) as client:
-        for _ in range(120):
-            found: list[dict[str, Any]] = (await client.get(
-                "/dead-letters", params={"state": state})).json()["dead_letters"]
-            if len(found) >= count:
-                return found
-            await asyncio.sleep(0.5)
-    raise AssertionError(f"fewer than {count} dead letters {state} at {base}")
+    body = await polled(f"{base}/dead-letters", headers, lambda b: len(b["dead_letters"]) >= count,
+                        f"{count} dead letters {state} at {base}", {"state": state})
+    found: list[dict[str, Any]] = body["dead_letters"]
+    return found
 
 
 async def test_an_operator_discards_one_dead_letter_and_replays_another_an_officer_may_not(
@@ -239,11 +240,11 @@ async def test_an_operator_discards_one_dead_letter_and_replays_another_an_offic
     await letters.first.locator("input[name=letter]").check()
     await page.get_by_role("button", name="Xử lý lại").click()
     await expect(page.get_by_role("status")).to_contain_text("xử lý lại 1")
-    for _ in range(60):  # the SLA monitor runs it again, and refuses it again
-        [letter] = await dead_letters(console.sla, operator_headers, 1)
-        if letter["history"][-1]["action"] == "refused-again":
-            break
-        await asyncio.sleep(0.5)
+    body = await polled(  # the SLA monitor runs it again, and refuses it again
+        f"{console.sla}/dead-letters", operator_headers,
+        lambda b: [d["history"][-1]["action"] for d in b["dead_letters"]] == ["refused-again"],
+        "the replay refused again")
+    [letter] = body["dead_letters"]
     assert letter["history"][-1]["action"] == "refused-again"
     await page.reload()
     await expect(letters.first).to_contain_text("bị từ chối lần nữa")
@@ -260,12 +261,9 @@ async def test_an_operator_follows_a_record_from_receipt_to_escalation_with_its_
     await escalations(console.sla, endpoints.issuer.headers("supervisor"), 2)
     code = console.codes[0]
     intake = console.services.running["intake"].base_url
-    async with httpx.AsyncClient(headers=endpoints.issuer.headers("operator"), timeout=10) as client:
-        for _ in range(120):  # intake hears of the routing on its own consumer
-            record = (await client.get(f"{intake}/records/{code}")).json()
-            if any(e["event_type"].endswith(".routed") for e in record["history"]):
-                break
-            await asyncio.sleep(0.5)
+    record = await polled(  # intake hears of the routing on its own consumer
+        f"{intake}/records/{code}", endpoints.issuer.headers("operator"),
+        lambda b: any(e["event_type"].endswith(".routed") for e in b["history"]), "routed at intake")
     page = await sign_in(browser, console, "operator.hung", "/records", camera)
     await page.locator("input[name=code]").fill(code)
     await page.get_by_role("button", name="Tra cứu").click()

@@ -6,8 +6,6 @@ probe beyond them with an authorization error, an unknown or anonymous client wi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -27,15 +25,6 @@ from tests.kafka_io import held, write_raw
 pytestmark = pytest.mark.integration
 
 POLICE, JUSTICE = "CA-TINH", "SO-TU-PHAP"
-
-
-@pytest.fixture
-def namespace(endpoints: Endpoints, unique: str) -> Iterator[str]:
-    """This test's namespace, its grants applied, and revoked after."""
-    name = f"t{unique}."
-    endpoints.authority.provision(name)
-    yield name
-    endpoints.authority.revoke(name)
 
 
 async def create(admin: KafkaAccess, names: list[str]) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,15 +23,6 @@ pytestmark = pytest.mark.integration
 MESSAGES = 5
 KEY = samples.RECORD_CODE
 """One key: every message lands on the same partition."""
-
-
-@pytest.fixture
-def namespace(endpoints: Endpoints, unique: str) -> Iterator[str]:
-    """This test's namespace with the ACLs `deploy.access` grants, revoked after."""
-    name = f"t{unique}."
-    endpoints.authority.provision(name)
-    yield name
-    endpoints.authority.revoke(name)
 
 
 @pytest.fixture
